@@ -1,0 +1,233 @@
+"""fjac's benchmarks: each workload timed for fjac and for every installed peer, interleaved.
+
+    python benchmarks/run.py            # all workloads
+    python benchmarks/run.py --quick    # fewer repeats (a smoke run)
+    python benchmarks/run.py --only grad_sin
+
+Peers are optional: autograd, and JAX (eager and jit) when installed. Timings are per call, the
+median over repeats, with one BLAS thread; the ratio column is peer time / fjac time, so a ratio
+above 1 means fjac is faster. Never read one number alone: compare within one run.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import fjac  # noqa: E402
+import fjac.numpy as fnp  # noqa: E402
+
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:  # optional peer
+    autograd = None
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # optional peer
+    jax = None
+
+Workload = dict[str, Callable[[], Any]]
+
+
+def _calls_per_sample(fn: Callable[[], Any], target: float) -> int:
+    """How many calls make one timed sample of about ``target`` seconds."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, int(target / once))
+
+
+def measure(candidates: Workload, repeats: int, target: float) -> dict[str, float]:
+    """Median seconds per call of each candidate, sampled in interleaved rounds."""
+    loops = {name: _calls_per_sample(fn, target) for name, fn in candidates.items()}
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            n = loops[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[name].append((time.perf_counter() - start) / n)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads: each returns {"fjac": fn, "<peer>": fn, ...}, all computing the same thing
+
+
+def grad_sin() -> Workload:
+    """grad of sum(sin(x) * x), n = 3: the per-call overhead."""
+    x = np.array([0.1, 0.2, 0.3])
+    f = fjac.grad(lambda x: fnp.sum(fnp.sin(x) * x))
+    out = {"fjac": lambda: f(x)}
+    if autograd:
+        ag = autograd.grad(lambda x: anp.sum(anp.sin(x) * x))
+        out["autograd"] = lambda: ag(x)
+    if jax:
+        jg = jax.grad(lambda x: jnp.sum(jnp.sin(x) * x))
+        jj = jax.jit(jg)
+        xj = jnp.asarray(x)
+        out["jax"] = lambda: jg(xj).block_until_ready()
+        out["jax.jit"] = lambda: jj(xj).block_until_ready()
+    return out
+
+
+CHAIN = 200
+
+
+def _chain(sin: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def f(x: Any) -> Any:
+        for _ in range(CHAIN // 2):
+            x = sin(x) * 1.01
+        return x
+
+    return f
+
+
+def chain_grad() -> Workload:
+    """grad of a chain of 200 scalar operations (100 sin, 100 multiply): per-op overhead."""
+    f = fjac.grad(_chain(fnp.sin))
+    out = {"fjac": lambda: f(0.5)}
+    if autograd:
+        ag = autograd.grad(_chain(anp.sin))
+        out["autograd"] = lambda: ag(0.5)
+    if jax:
+        jg = jax.grad(_chain(jnp.sin))
+        out["jax"] = lambda: jg(0.5).block_until_ready()
+    return out
+
+
+def chain_jvp() -> Workload:
+    """jvp of the same 200-operation chain (forward mode)."""
+    f = _chain(fnp.sin)
+    out = {"fjac": lambda: fjac.jvp(f, (0.5,), (1.0,))}
+    if autograd:
+        make_jvp = autograd.make_jvp(_chain(anp.sin))
+        out["autograd"] = lambda: make_jvp(0.5)(1.0)
+    if jax:
+        g = _chain(jnp.sin)
+        out["jax"] = lambda: jax.jvp(g, (0.5,), (1.0,))[1].block_until_ready()
+    return out
+
+
+def jacobian_tanh() -> Workload:
+    """jacobian of tanh(W @ x), n = 200 (one batched backward pass over 200 basis vectors)."""
+    rng = np.random.default_rng(0)
+    W, x = rng.normal(size=(200, 200)) / 14, rng.normal(size=200)
+    f = fjac.jacobian(lambda x: fnp.tanh(W @ x))
+    out = {"fjac": lambda: f(x)}
+    if autograd:
+        ag = autograd.jacobian(lambda x: anp.tanh(anp.dot(W, x)))
+        out["autograd"] = lambda: ag(x)
+    if jax:
+        Wj = jnp.asarray(W)
+        jj = jax.jit(jax.jacrev(lambda x: jnp.tanh(Wj @ x)))
+        out["jax.jit"] = lambda: jj(x).block_until_ready()
+    return out
+
+
+def hessian_tanh() -> Workload:
+    """hessian of sum(tanh(W @ x)), n = 100 (forward over reverse, both vectorized)."""
+    rng = np.random.default_rng(1)
+    W, x = rng.normal(size=(100, 100)) / 10, rng.normal(size=100)
+    f = fjac.hessian(lambda x: fnp.sum(fnp.tanh(W @ x)))
+    out = {"fjac": lambda: f(x)}
+    if autograd:
+        ag = autograd.hessian(lambda x: anp.sum(anp.tanh(anp.dot(W, x))))
+        out["autograd"] = lambda: ag(x)
+    if jax:
+        Wj = jnp.asarray(W)
+        jh = jax.jit(jax.hessian(lambda x: jnp.sum(jnp.tanh(Wj @ x))))
+        out["jax.jit"] = lambda: jh(x).block_until_ready()
+    return out
+
+
+def _logistic_loss(np_: Any) -> Callable[..., Any]:
+    def loss(w: Any, x: Any, y: Any) -> Any:
+        z = np_.dot(x, w)
+        return np_.log(1 + np_.exp(-z)) + (1 - y) * z
+
+    return loss
+
+
+def per_example_grads() -> Workload:
+    """per-example gradients of a logistic loss, batch 256, 20 features:
+    vmap(grad) against a Python loop of grad (the ratio column: loop / vmap)."""
+    rng = np.random.default_rng(2)
+    X, y, w = rng.normal(size=(256, 20)), (rng.random(256) > 0.5) * 1.0, rng.normal(size=20)
+    g = fjac.grad(_logistic_loss(fnp))
+    batched = fjac.vmap(g, in_axes=(None, 0, 0))
+    out = {
+        "fjac": lambda: batched(w, X, y),
+        "fjac loop": lambda: np.stack([g(w, xi, yi) for xi, yi in zip(X, y)]),
+    }
+    if autograd:
+        ag = autograd.grad(_logistic_loss(anp))
+        out["autograd loop"] = lambda: np.stack([ag(w, xi, yi) for xi, yi in zip(X, y)])
+    if jax:
+        jv = jax.jit(jax.vmap(jax.grad(_logistic_loss(jnp)), in_axes=(None, 0, 0)))
+        out["jax.jit"] = lambda: jv(w, X, y).block_until_ready()
+    return out
+
+
+WORKLOADS: dict[str, Callable[[], Workload]] = {
+    "grad_sin": grad_sin,
+    "chain_grad": chain_grad,
+    "chain_jvp": chain_jvp,
+    "jacobian": jacobian_tanh,
+    "hessian": hessian_tanh,
+    "per_example": per_example_grads,
+}
+PER_OP = {"chain_grad": CHAIN, "chain_jvp": CHAIN}
+
+
+def _fmt(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter samples")
+    parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="workload")
+    args = parser.parse_args(argv)
+    repeats, target = (5, 0.02) if args.quick else (15, 0.1)
+    names = args.only or list(WORKLOADS)
+    peers = [p for p, mod in (("autograd", autograd), ("jax", jax)) if mod]
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+          f"fjac {fjac.__version__}; peers: {', '.join(peers) or 'none installed'}")
+    print(f"median of {repeats} interleaved samples; ratio = peer / fjac (>1: fjac faster)\n")
+    header = f"{'workload':<12} {'library':<14} {'median':>10} {'per op':>10} {'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        medians = measure(WORKLOADS[name](), repeats, target)
+        base = medians["fjac"]
+        for lib, t in medians.items():
+            per_op = _fmt(t / PER_OP[name]) if name in PER_OP else ""
+            ratio = "" if lib == "fjac" else f"{t / base:.2f}x"
+            print(f"{name:<12} {lib:<14} {_fmt(t):>10} {per_op:>10} {ratio:>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""grad, value_and_grad and stop_gradient: the transforms built directly on reverse mode."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fjac import _edge
+from fjac._core import Primitive, Tracer, bind
+from fjac._dtypes import dtype_of, is_float, kind_name
+from fjac._vjp import VJPTracer, backward, vjp_flat
+from fjac.tree import tree_map, tree_unflatten
+
+__all__ = ["grad", "value_and_grad", "stop_gradient", "check_argnums", "check_float_inputs"]
+
+
+def check_argnums(argnums: int | tuple[int, ...], nargs: int, transform: str) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative positions, checked against ``nargs`` arguments."""
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    if not isinstance(nums, tuple) or not all(isinstance(i, int) for i in nums):
+        raise TypeError(
+            f"{transform}: argnums must be an int or a tuple of ints, got {argnums!r}"
+        )
+    if not nums:
+        raise ValueError(f"{transform}: argnums is an empty tuple; name at least one argument")
+    out = []
+    for i in nums:
+        if not -nargs <= i < nargs:
+            raise ValueError(
+                f"{transform}: argnums={argnums!r} names positional argument {i}, but the "
+                f"function was called with {nargs} positional argument(s)"
+            )
+        out.append(i % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{transform}: argnums={argnums!r} names an argument more than once")
+    return tuple(out)
+
+
+def check_float_inputs(leaves: list[Any], args: Any, transform: str, allow_int: bool) -> None:
+    """Raise unless every differentiated leaf is floating (integers too when ``allow_int``)."""
+    for i, x in enumerate(leaves):
+        dtype = dtype_of(x)
+        if is_float(dtype) or (allow_int and dtype.kind in "iub"):
+            continue
+        name = _edge._leaf_name(args, i)
+        hint = (
+            "pass a float array (e.g. x.astype(float))"
+            + (", or allow_int=True to get float0 zero gradients" if dtype.kind in "iub" else "")
+        )
+        raise TypeError(
+            f"{transform} needs real floating-point inputs to differentiate, but {name} has "
+            f"dtype {dtype} ({kind_name(dtype)}); {hint}"
+        )
+
+
+def _check_scalar_output(out: Any, transform: str) -> None:
+    if out is None:
+        raise TypeError(f"{transform} needs the function to return a real scalar, got None")
+    shape = _edge.shape_of(out)
+    dtype = dtype_of(out)
+    if shape != ():
+        raise TypeError(
+            f"{transform} needs a scalar (0-d) output, got shape {shape}; use jacobian for "
+            "non-scalar outputs, or reduce the output (e.g. sum it) first"
+        )
+    if dtype.kind == "c":
+        raise TypeError(
+            f"{transform} does not differentiate complex outputs (got {dtype}); differentiate a "
+            "real-valued function of it, such as its squared magnitude"
+        )
+    if not is_float(dtype):
+        raise TypeError(
+            f"{transform} needs a floating-point output, got dtype {dtype} ({kind_name(dtype)}); "
+            "an integer or boolean output has no derivative"
+        )
+
+
+def _substitute(args: tuple[Any, ...], nums: tuple[int, ...], values: tuple[Any, ...]) -> list[Any]:
+    full = list(args)
+    for i, v in zip(nums, values):
+        full[i] = v
+    return full
+
+
+def _name(fun: Callable[..., Any]) -> str:
+    return getattr(fun, "__name__", type(fun).__name__)
+
+
+def value_and_grad(
+    fun: Callable[..., Any],
+    argnums: int | tuple[int, ...] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """A function returning both ``fun``'s value and its gradient, from one forward pass.
+
+    Args, Raises: as ``grad``.
+
+    Returns:
+        A function of the same arguments as ``fun`` returning ``(value, gradient)``, or
+        ``((value, aux), gradient)`` with ``has_aux``.
+
+    Example:
+        >>> import numpy as np, fjac
+        >>> fjac.value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
+        (array(5.), array([2., 4.]))
+    """
+    return _value_and_grad(fun, argnums, has_aux, allow_int, "value_and_grad")
+
+
+def _value_and_grad(
+    fun: Callable[..., Any],
+    argnums: int | tuple[int, ...],
+    has_aux: bool,
+    allow_int: bool,
+    transform: str,
+) -> Callable[..., Any]:
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = check_argnums(argnums, len(args), transform)
+        leaves, tree = _edge.flatten_inputs(tuple(args[i] for i in nums), transform)
+        check_float_inputs(leaves, tuple(args[i] for i in nums), transform, allow_int)
+
+        def partial(*diff_args: Any) -> Any:
+            return fun(*_substitute(args, nums, diff_args), **kwargs)
+
+        out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
+        out, aux = _edge.split_aux(out, has_aux, transform)
+        if isinstance(out, VJPTracer) and out._main is main:
+            value = out.primal
+            _check_scalar_output(value, transform)
+            seed = np.ones((), dtype=dtype_of(value))
+            cts = backward(main.tape, [(out.node, seed)], _count(in_nodes), free=True)
+        else:
+            value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)
+            _check_scalar_output(value, transform)
+            cts = [None] * _count(in_nodes)
+        main.tape.clear()
+        grads = tree_unflatten(tree, _edge.input_cotangents(leaves, in_nodes, cts))
+        g = grads[0] if isinstance(argnums, int) else grads
+        if has_aux:
+            return (value, _edge.unwrap_aux(aux, main)), g
+        return value, g
+
+    value_and_grad_fun.__doc__ = (
+        f"Value and gradient of {_name(fun)} with respect to positional argument(s) {argnums}."
+    )
+    return value_and_grad_fun
+
+
+def _count(nodes: list[int | None]) -> int:
+    return sum(n is not None for n in nodes)
+
+
+def grad(
+    fun: Callable[..., Any],
+    argnums: int | tuple[int, ...] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """The gradient of a scalar-valued function, as a function of the same arguments.
+
+    Args:
+        fun: returns a real scalar (0-d floating array or Python float); with ``has_aux`` a pair
+            ``(scalar, aux)``.
+        argnums: which positional argument(s) to differentiate: an int, or a tuple of ints (the
+            gradients then come as a tuple in the same order). Keyword arguments pass through
+            undifferentiated.
+        has_aux: ``fun`` returns ``(output, aux)``; the gradient function returns
+            ``(gradient, aux)``.
+        allow_int: integer and boolean inputs get ``fjac.float0`` zero gradients instead of
+            raising.
+
+    Returns:
+        A function returning the gradient with the structure, shapes and dtypes of the chosen
+        arguments (a Python float gives a 0-d float64 array).
+
+    Raises:
+        TypeError: a non-scalar, complex, integer or None output; integer, boolean or
+            non-numeric inputs (without ``allow_int``); ``has_aux`` with a non-pair output.
+        ValueError: ``argnums`` out of range or with duplicates.
+
+    Example:
+        >>> import fjac, fjac.numpy as fnp
+        >>> fjac.grad(lambda x: 3.0 * fnp.sin(x))(0.0)
+        array(3.)
+    """
+    value_and_grad_fun = _value_and_grad(fun, argnums, has_aux, allow_int, "grad")
+
+    @functools.wraps(fun)
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        value, g = value_and_grad_fun(*args, **kwargs)
+        if has_aux:
+            return g, value[1]
+        return g
+
+    grad_fun.__doc__ = (
+        f"Gradient of {_name(fun)} with respect to positional argument(s) {argnums}."
+    )
+    return grad_fun
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+stop_gradient_p = Primitive("stop_gradient", _identity, nondiff=True)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` (any pytree) as a constant: its value passes through, its derivative is zero.
+
+    Example:
+        >>> import fjac
+        >>> fjac.grad(lambda x: x * fjac.stop_gradient(x))(3.0)
+        array(3.)
+    """
+
+    def stop(leaf: Any) -> Any:
+        return bind(stop_gradient_p, leaf) if isinstance(leaf, Tracer) else leaf
+
+    return tree_map(stop, x)

@@ -1,0 +1,221 @@
+"""Forward mode: a tracer carries (primal, tangent); each primitive's jvp rule pushes tangents.
+
+A tangent of ``None`` is a symbolic zero: no array is made for it, and a primitive all of whose
+inputs have zero tangents is not traced at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fjac import _edge
+from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
+from fjac._dtypes import dtype_of, float0, is_float, kind_name
+from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+__all__ = [
+    "JVPTracer",
+    "JVPTrace",
+    "jvp_rules",
+    "defjvp",
+    "defjvp_argnum",
+    "jvp_flat",
+    "unwrap_output",
+    "jvp",
+]
+
+
+class JVPTracer(Tracer):
+    """A value in forward mode: ``primal`` and its ``tangent`` (never ``None`` on a tracer)."""
+
+    __slots__ = ("tangent",)
+
+    def __init__(self, main: MainTrace, primal: Any, tangent: Any) -> None:
+        self._main = main
+        self.primal = primal
+        self.tangent = tangent
+
+
+class JVPTrace(MainTrace):
+    """Forward-mode interpretation: apply each primitive's jvp rule to (primals, tangents)."""
+
+    __slots__ = ()
+    kind = "jvp"
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        primals = list(args)
+        tangents: list[Any] = [None] * len(args)
+        for i, x in enumerate(args):
+            if type(x) is JVPTracer and x._main is self:
+                primals[i] = x.primal
+                tangents[i] = x.tangent
+        if prim.nondiff:
+            return bind(prim, *primals, **params)
+        out, tangent = jvp_rules[prim](primals, tangents, **params)
+        if prim.multiple_results:
+            return tuple(
+                o if t is None else JVPTracer(self, o, t)
+                for o, t in zip(out, tangent or (None,) * len(out))
+            )
+        if tangent is None:
+            return out
+        return JVPTracer(self, out, tangent)
+
+
+JVPRule = Callable[..., tuple[Any, Any]]
+#: The forward-mode rule table: ``rule(primals, tangents, **params) -> (out, tangent_out)``.
+#: A primitive with multiple results returns a tuple of outputs and a tuple of tangents (or
+#: ``None`` when all are zero); ``defjvp`` is for single-result primitives.
+jvp_rules: dict[Primitive, JVPRule] = {}
+
+
+def defjvp(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
+    """Define ``prim``'s jvp from one partial rule per argument, summed over nonzero tangents.
+
+    Each partial is ``partial(t, ans, *primals, **params)`` and returns the contribution of
+    argument i's tangent ``t`` to the output tangent; ``None`` marks an argument with no
+    derivative (its tangent is ignored).
+    """
+
+    def rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = bind(prim, *primals, **params)
+        out_t = None
+        for partial, t in zip(partials, tangents):
+            if t is None or partial is None:
+                continue
+            contribution = partial(t, ans, *primals, **params)
+            out_t = contribution if out_t is None else add_any(out_t, contribution)
+        return ans, out_t
+
+    jvp_rules[prim] = rule
+
+
+def defjvp_argnum(prim: Primitive, partial: Callable[..., Any]) -> None:
+    """Like ``defjvp`` for primitives with any number of arguments: ``partial(i, t, ans, ...)``."""
+
+    def rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = bind(prim, *primals, **params)
+        out_t = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            contribution = partial(i, t, ans, *primals, **params)
+            out_t = contribution if out_t is None else add_any(out_t, contribution)
+        return ans, out_t
+
+    jvp_rules[prim] = rule
+
+
+def jvp_flat(
+    fun: Callable[..., Any], primals: list[Any], tangents: list[Any], in_tree: PyTreeDef,
+    transform: str,
+) -> tuple[Any, JVPTrace]:
+    """Trace ``fun(*args)`` in forward mode; a leaf whose tangent is ``None`` stays constant."""
+    with new_main(JVPTrace, transform) as main:
+        args = [p if t is None else JVPTracer(main, p, t) for p, t in zip(primals, tangents)]
+        out = fun(*tree_unflatten(in_tree, args))
+    return out, main
+
+
+def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[Any], PyTreeDef]:
+    """Split an output pytree into primal and tangent leaves (zeros where not traced here)."""
+    leaves, tree = tree_flatten(out)
+    primals = []
+    tangents = []
+    for leaf in leaves:
+        if isinstance(leaf, JVPTracer) and leaf._main is main:
+            primals.append(leaf.primal)
+            tangents.append(_edge.cast_like(leaf.tangent, leaf.primal))
+        else:
+            leaf = _edge.as_output(leaf)
+            primals.append(leaf)
+            tangents.append(_edge.zeros_for(leaf))
+    return primals, tangents, tree
+
+
+def _check_tangents(primals: list[Any], tangents: Any, p_tree: PyTreeDef) -> list[Any]:
+    """The tangent leaves, checked against the primals; ``None`` for integer primals."""
+    path_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
+    if t_tree != p_tree:
+        raise TypeError(
+            f"jvp: the tangents must have the structure of the primals, {p_tree}; got {t_tree}"
+        )
+    out = []
+    for (path, t), p in zip(path_leaves, primals):
+        where = f"tangent {keystr(path)}"
+        if _edge.shape_of(t) != _edge.shape_of(p):
+            raise ValueError(
+                f"jvp: {where} has shape {_edge.shape_of(t)}, but its primal has shape "
+                f"{_edge.shape_of(p)}; each tangent must have its primal's shape"
+            )
+        p_dtype, t_dtype = dtype_of(p), dtype_of(t)
+        if is_float(p_dtype):
+            if not is_float(t_dtype):
+                raise TypeError(
+                    f"jvp: {where} has dtype {t_dtype} ({kind_name(t_dtype)}), but its primal "
+                    f"is {p_dtype}; tangents of floating-point primals must be floating-point"
+                )
+            t = _edge.as_input(t, where, "jvp")
+            out.append(t if t_dtype == p_dtype else _edge.astype(t, p_dtype))
+        elif t_dtype == float0:
+            out.append(None)
+        else:
+            raise TypeError(
+                f"jvp: {where} belongs to a primal of dtype {p_dtype}, which is not "
+                "differentiated; its tangent must be a float0 array "
+                f"(numpy.zeros({_edge.shape_of(p)}, dtype=fjac.float0)), got {t_dtype}"
+            )
+    return out
+
+
+def _as_arguments(x: Any, name: str) -> tuple[Any, ...]:
+    if not isinstance(x, (tuple, list)):
+        raise TypeError(
+            f"jvp: {name} must be a tuple or list with one entry per positional argument, got "
+            f"a {type(x).__name__}; for a single argument write ({name[:-1]},) -- e.g. "
+            "jvp(f, (x,), (t,))"
+        )
+    return tuple(x)
+
+
+def jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun`` at ``primals`` and its Jacobian-vector product along ``tangents``.
+
+    Args:
+        fun: a function of pytrees of arrays.
+        primals: a tuple or list with one pytree per positional argument of ``fun``.
+        tangents: a tuple or list of the same structure, each leaf shaped like its primal
+            (``fjac.float0`` leaves for integer primals).
+        has_aux: ``fun`` returns a pair ``(output, aux)``; ``aux`` is returned, not differentiated.
+
+    Returns:
+        ``(out, tangent_out)`` or ``(out, tangent_out, aux)``, where ``tangent_out = J t`` has
+        the structure of ``out``, computed in one forward pass without forming ``J``.
+
+    Raises:
+        TypeError: primals or tangents not a tuple or list, structures that differ, or a
+            tangent dtype that does not fit its primal.
+        ValueError: a tangent whose shape differs from its primal's.
+
+    Example:
+        >>> import numpy as np, fjac, fjac.numpy as fnp
+        >>> fjac.jvp(fnp.sin, (np.array(0.0),), (np.array(2.0),))
+        (array(0.), array(2.))
+    """
+    primals = _as_arguments(primals, "primals")
+    tangents = _as_arguments(tangents, "tangents")
+    if len(primals) != len(tangents):
+        raise TypeError(
+            f"jvp: got {len(primals)} primals but {len(tangents)} tangents; give one tangent "
+            "per primal"
+        )
+    p_leaves, p_tree = _edge.flatten_inputs(primals, "jvp")
+    t_leaves = _check_tangents(p_leaves, tangents, p_tree)
+    out, main = jvp_flat(fun, p_leaves, t_leaves, p_tree, "jvp")
+    out, aux = _edge.split_aux(out, has_aux, "jvp")
+    out_primals, out_tangents, out_tree = unwrap_output(out, main)
+    result = (tree_unflatten(out_tree, out_primals), tree_unflatten(out_tree, out_tangents))
+    if has_aux:
+        return (*result, _edge.unwrap_aux(aux, main))
+    return result

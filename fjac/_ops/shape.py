@@ -1,0 +1,659 @@
+"""Shape operations: reshape, broadcast, transpose, stacking, splitting, and the compositions
+built on them (tile, repeat, flip, roll, rot90, pad, diff, sort, array). All are linear, so each
+rule is the same operation (forward) or its transpose (reverse) applied to the tangent or
+cotangent; ``sort`` is the gather ``take_along_axis(a, argsort(a))``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fjac._core import Primitive, bind, concrete, is_tracer
+from fjac._dispatch import register_function
+from fjac._dtypes import dtype_of
+from fjac._edge import shape_of
+from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
+from fjac._ops import elementwise, indexing, reductions
+from fjac._vjp import defvjp, defvjp_argnum
+
+Array = Any
+
+# The names fjac.numpy exports from this family.
+__all__ = [
+    "reshape",
+    "ravel",
+    "broadcast_to",
+    "transpose",
+    "swapaxes",
+    "moveaxis",
+    "expand_dims",
+    "squeeze",
+    "stack",
+    "concatenate",
+    "split",
+    "array_split",
+    "broadcast_arrays",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "tile",
+    "repeat",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "rot90",
+    "pad",
+    "sort",
+    "diff",
+    "array",
+    "asarray",
+]
+
+
+def _resolve(dims: tuple[int, ...], size: int) -> tuple[int, ...]:
+    if dims.count(-1) > 1:
+        raise ValueError(f"can only specify one unknown dimension (-1) in a shape, got {dims}")
+    if -1 in dims:
+        known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
+        dims = tuple(size // known if d == -1 else d for d in dims)
+    if int(np.prod(dims, dtype=np.int64)) != size:
+        raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
+    return dims
+
+
+reshape_p = Primitive("reshape", lambda x, *, shape: np.reshape(x, shape))
+defjvp(reshape_p, lambda t, ans, x, *, shape: reshape(t, shape))
+defvjp(reshape_p, lambda g, ans, x, *, shape: reshape(g, shape_of(x)))
+
+
+def reshape(a: Array, shape: Any, order: str = "C") -> Array:
+    """``a`` with a new shape of the same size (one dimension may be -1), read and written in
+    ``order`` "C" (last index fastest) or "F" (first index fastest)."""
+    if order == "F":
+        dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        return transpose(reshape(transpose(a), tuple(dims)[::-1]))
+    if order != "C":
+        raise ValueError(f"reshape: order must be 'C' or 'F', got {order!r}")
+    a_shape = shape_of(a)
+    new = _resolve(
+        (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape),
+        int(np.prod(a_shape, dtype=np.int64)),
+    )
+    if new == a_shape:
+        return a
+    return bind(reshape_p, a, shape=new)
+
+
+def ravel(a: Array, order: str = "C") -> Array:
+    """``a`` flattened to 1-D, read in ``order`` "C" (last index fastest) or "F"."""
+    return reshape(a, (-1,), order=order)
+
+
+broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape))
+defjvp(broadcast_to_p, lambda t, ans, x, *, shape: broadcast_to(t, shape))
+defvjp(broadcast_to_p, lambda g, ans, x, *, shape: _sum_to(g, shape_of(x)))
+
+
+def _sum_to(g: Array, x_shape: tuple[int, ...]) -> Array:
+    """Sum ``g`` down to ``x_shape``: the transpose of broadcasting ``x_shape`` up."""
+    g_shape = shape_of(g)
+    lead = len(g_shape) - len(x_shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1
+    )
+    if axes:
+        g = reductions.sum(g, axis=axes)
+    return reshape(g, x_shape)
+
+
+def broadcast_to(array: Array, shape: Any) -> Array:
+    """``array`` broadcast to ``shape`` by NumPy's rules (a read-only view for plain arrays)."""
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    if shape_of(array) == shape:
+        return array
+    return bind(broadcast_to_p, array, shape=shape)
+
+
+transpose_p = Primitive("transpose", lambda x, *, axes: np.transpose(x, axes))
+defjvp(transpose_p, lambda t, ans, x, *, axes: transpose(t, axes))
+defvjp(transpose_p, lambda g, ans, x, *, axes: transpose(g, tuple(np.argsort(axes))))
+
+
+def transpose(a: Array, axes: Sequence[int] | None = None) -> Array:
+    """``a`` with its axes permuted (reversed when ``axes`` is None)."""
+    ndim = len(shape_of(a))
+    perm = tuple(range(ndim))[::-1] if axes is None else tuple(int(i) % ndim for i in axes)
+    if sorted(perm) != list(range(ndim)):
+        raise ValueError(f"axes {axes} are not a permutation of the {ndim} axes of the array")
+    if perm == tuple(range(ndim)):
+        return a
+    return bind(transpose_p, a, axes=perm)
+
+
+def swapaxes(a: Array, axis1: int, axis2: int) -> Array:
+    """``a`` with two axes interchanged."""
+    ndim = len(shape_of(a))
+    perm = list(range(ndim))
+    i, j = reductions.normalize_axis(axis1, ndim)[0], reductions.normalize_axis(axis2, ndim)[0]
+    perm[i], perm[j] = perm[j], perm[i]
+    return transpose(a, perm)
+
+
+def moveaxis(a: Array, source: Any, destination: Any) -> Array:
+    """``a`` with the axes ``source`` moved to positions ``destination``."""
+    ndim = len(shape_of(a))
+    src = [reductions.normalize_axis(s, ndim)[0] for s in np.atleast_1d(source)]
+    dst = [reductions.normalize_axis(d, ndim)[0] for d in np.atleast_1d(destination)]
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination must have the same number of axes")
+    order = [i for i in range(ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+def expand_dims(a: Array, axis: Any) -> Array:
+    """``a`` with new axes of length 1 inserted at ``axis`` (an int or a tuple)."""
+    a_shape = shape_of(a)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = len(a_shape) + len(axes)
+    new_axes = reductions.normalize_axis(axes, ndim)
+    dims = iter(a_shape)
+    return reshape(a, tuple(1 if i in new_axes else next(dims) for i in range(ndim)))
+
+
+def squeeze(a: Array, axis: Any = None) -> Array:
+    """``a`` without its length-1 axes (or only those in ``axis``, which must have length 1)."""
+    a_shape = shape_of(a)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(a_shape) if d == 1)
+    else:
+        axes = reductions.normalize_axis(axis, len(a_shape))
+        for i in axes:
+            if a_shape[i] != 1:
+                raise ValueError(f"cannot squeeze axis {i}: it has length {a_shape[i]}, not 1")
+    return reshape(a, tuple(d for i, d in enumerate(a_shape) if i not in axes))
+
+
+stack_p = Primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis))
+defjvp_argnum(stack_p, lambda i, t, ans, *xs, axis: _place_in_stack(i, t, xs, axis))
+defvjp_argnum(stack_p, lambda i, g, ans, *xs, axis: _index_along(g, i, axis))
+
+
+def _index_along(g: Array, i: int, axis: int) -> Array:
+    """``g[..., i, ...]`` with ``i`` at position ``axis``."""
+    return indexing.getitem(g, (slice(None),) * axis + (i,))
+
+
+def _place_in_stack(i: int, t: Array, xs: Sequence[Array], axis: int) -> Array:
+    """The tangent of ``stack(xs)`` from argument ``i`` alone: ``t`` with zeros for the rest."""
+    zero = np.zeros(shape_of(xs[i]), dtype=t.dtype)
+    return stack([t if j == i else zero for j in range(len(xs))], axis=axis)
+
+
+def stack(arrays: Sequence[Array], axis: int = 0) -> Array:
+    """Join arrays of one shape along a new axis."""
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    shapes = {shape_of(x) for x in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
+    ndim = len(shape_of(arrays[0])) + 1
+    return bind(stack_p, *arrays, axis=reductions.normalize_axis(axis, ndim)[0])
+
+
+concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
+defjvp_argnum(concatenate_p, lambda i, t, ans, *xs, axis: _place_in_concat(i, t, xs, axis))
+defvjp_argnum(concatenate_p, lambda i, g, ans, *xs, axis: _slice_of_concat(i, g, xs, axis))
+
+
+def _offsets(xs: Sequence[Array], axis: int) -> list[int]:
+    starts = [0]
+    for x in xs:
+        starts.append(starts[-1] + shape_of(x)[axis])
+    return starts
+
+
+def _slice_of_concat(i: int, g: Array, xs: Sequence[Array], axis: int) -> Array:
+    """The part of ``g`` that argument ``i`` of a concatenation contributed."""
+    starts = _offsets(xs, axis)
+    idx = (slice(None),) * axis + (slice(starts[i], starts[i + 1]),)
+    return indexing.getitem(g, idx)
+
+
+def _place_in_concat(i: int, t: Array, xs: Sequence[Array], axis: int) -> Array:
+    parts = [t if j == i else np.zeros(shape_of(x), dtype=t.dtype) for j, x in enumerate(xs)]
+    return concatenate(parts, axis=axis)
+
+
+def concatenate(arrays: Sequence[Array], axis: int = 0) -> Array:
+    """Join arrays along an existing axis."""
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    ndim = len(shape_of(arrays[0]))
+    return bind(concatenate_p, *arrays, axis=reductions.normalize_axis(axis, ndim)[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# splitting: one primitive with a result per piece, so the reverse pass is one concatenation
+
+
+def _split_impl(x: Array, *, bounds: tuple[tuple[int, int], ...], axis: int) -> tuple[Array, ...]:
+    lead = (slice(None),) * axis
+    return tuple(x[lead + (slice(s, e),)] for s, e in bounds)
+
+
+def _split_jvp(primals: list[Array], tangents: list[Array], *, bounds: Any, axis: int) -> Any:
+    (x,), (t,) = primals, tangents
+    return bind(split_p, x, bounds=bounds, axis=axis), bind(split_p, t, bounds=bounds, axis=axis)
+
+
+def _split_vjp(g: tuple[Array, ...], ans: Any, x: Array, *, bounds: Any, axis: int) -> Array:
+    """The pieces' cotangents joined back (zeros for pieces that got none)."""
+    x_shape = shape_of(x)
+    dtype = next(c for c in g if c is not None).dtype
+    parts = [
+        np.zeros(shape_of(a), dtype=dtype) if c is None else c for c, a in zip(g, ans)
+    ]
+    tiles = all(bounds[i][1] == bounds[i + 1][0] for i in range(len(bounds) - 1))
+    if tiles and bounds[0][0] == 0 and bounds[-1][1] == x_shape[axis]:
+        return concatenate(parts, axis=axis)
+    total = None  # pieces that overlap or leave gaps: add each one in place
+    for (s, e), part in zip(bounds, parts):
+        piece = indexing.scatter_add(part, (slice(None),) * axis + (slice(s, e),), x_shape)
+        total = piece if total is None else elementwise.add(total, piece)
+    return total
+
+
+split_p = Primitive("split", _split_impl, multiple_results=True)
+jvp_rules[split_p] = _split_jvp
+defvjp(split_p, _split_vjp)
+
+
+def _split_bounds(n: int, indices_or_sections: Any, equal: bool) -> tuple[tuple[int, int], ...]:
+    if np.ndim(indices_or_sections) == 0:
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"number of sections must be larger than 0, got {k}")
+        if equal and n % k:
+            raise ValueError(
+                f"array split does not result in an equal division: {n} elements into {k} "
+                "sections; use array_split for unequal parts"
+            )
+        size, extra = divmod(n, k)
+        cuts = np.cumsum([0] + [size + 1] * extra + [size] * (k - extra))
+        return tuple((int(s), int(e)) for s, e in zip(cuts[:-1], cuts[1:]))
+    points = [None] + [int(i) for i in indices_or_sections] + [None]
+    out = []
+    for s, e in zip(points[:-1], points[1:]):
+        start, stop, _ = slice(s, e).indices(n)
+        out.append((start, max(start, stop)))
+    return tuple(out)
+
+
+def _split(ary: Array, indices_or_sections: Any, axis: int, equal: bool) -> list[Array]:
+    a_shape = shape_of(ary)
+    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    bounds = _split_bounds(a_shape[ax], indices_or_sections, equal)
+    return list(bind(split_p, ary, bounds=bounds, axis=ax))
+
+
+def split(ary: Array, indices_or_sections: Any, axis: int = 0) -> list[Array]:
+    """``ary`` cut along ``axis`` into equal sections (an int) or at the given indices."""
+    return _split(ary, indices_or_sections, axis, equal=True)
+
+
+def array_split(ary: Array, indices_or_sections: Any, axis: int = 0) -> list[Array]:
+    """Like ``split``, but an int number of sections need not divide the axis evenly."""
+    return _split(ary, indices_or_sections, axis, equal=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# compositions of reshape, broadcast, transpose, slicing and concatenation
+
+
+def flatten(a: Array, order: str = "C") -> Array:
+    """``a`` flattened to 1-D (a copy for ndarrays; tracers are immutable anyway)."""
+    return ravel(a, order)
+
+
+def broadcast_arrays(*args: Array) -> tuple[Array, ...]:
+    """The arguments broadcast against each other to one shape."""
+    target = np.broadcast_shapes(*(shape_of(a) for a in args))
+    return tuple(broadcast_to(a, target) for a in args)
+
+
+def _atleast(arys: tuple[Array, ...], pad: Any) -> Any:
+    out = [reshape(a, pad(shape_of(a))) for a in arys]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_1d(*arys: Array) -> Any:
+    """Each argument with at least one axis (0-d becomes shape (1,))."""
+    return _atleast(arys, lambda s: s or (1,))
+
+
+def atleast_2d(*arys: Array) -> Any:
+    """Each argument with at least two axes (new axes in front)."""
+    return _atleast(arys, lambda s: (1,) * (2 - len(s)) + s if len(s) < 2 else s)
+
+
+def atleast_3d(*arys: Array) -> Any:
+    """Each argument with at least three axes: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
+
+    def pad(s: tuple[int, ...]) -> tuple[int, ...]:
+        return ((1, 1, 1), (1, *s, 1), (*s, 1))[len(s)] if len(s) < 3 else s
+
+    return _atleast(arys, pad)
+
+
+def _as_list(arrays: Any, name: str) -> list[Array]:
+    out = list(arrays)
+    if not out:
+        raise ValueError(f"{name}: need at least one array")
+    return out
+
+
+def hstack(tup: Sequence[Array]) -> Array:
+    """Join arrays along axis 1 (along axis 0 when all are 1-D)."""
+    arrays = [atleast_1d(a) for a in _as_list(tup, "hstack")]
+    return concatenate(arrays, axis=0 if all(len(shape_of(a)) == 1 for a in arrays) else 1)
+
+
+def vstack(tup: Sequence[Array]) -> Array:
+    """Join arrays along axis 0, 1-D arrays as rows."""
+    return concatenate([atleast_2d(a) for a in _as_list(tup, "vstack")], axis=0)
+
+
+def dstack(tup: Sequence[Array]) -> Array:
+    """Join arrays along axis 2, after making each at least 3-D."""
+    return concatenate([atleast_3d(a) for a in _as_list(tup, "dstack")], axis=2)
+
+
+def column_stack(tup: Sequence[Array]) -> Array:
+    """Join 1-D arrays as columns (and 2-D arrays as they are) into a 2-D array."""
+    arrays = _as_list(tup, "column_stack")
+    cols = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in arrays]
+    return concatenate(cols, axis=1)
+
+
+def tile(A: Array, reps: Any) -> Array:  # noqa: N803  (NumPy's parameter name)
+    """``A`` repeated ``reps`` times along each axis (``reps`` an int or a tuple)."""
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    a_shape = shape_of(A)
+    nd = max(len(a_shape), len(reps))
+    a_shape = (1,) * (nd - len(a_shape)) + a_shape
+    reps = (1,) * (nd - len(reps)) + reps
+    interleaved = tuple(d for a in a_shape for d in (1, a))
+    full = tuple(d for r, a in zip(reps, a_shape) for d in (r, a))
+    out = broadcast_to(reshape(A, interleaved), full)
+    return reshape(out, tuple(r * a for r, a in zip(reps, a_shape)))
+
+
+def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
+    """Each element of ``a`` repeated ``repeats`` times (an int, or one count per element)
+    along ``axis`` (of the flattened array when None)."""
+    if axis is None:
+        a, axis = ravel(a), 0
+    a_shape = shape_of(a)
+    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    counts = np.asarray(repeats)
+    if counts.ndim == 0 or counts.shape == (1,):
+        r = int(counts.reshape(()))
+        if r < 0:
+            raise ValueError(f"repeat: repeats must be non-negative, got {r}")
+        b = broadcast_to(expand_dims(a, ax + 1), a_shape[: ax + 1] + (r,) + a_shape[ax + 1:])
+        return reshape(b, a_shape[:ax] + (a_shape[ax] * r,) + a_shape[ax + 1:])
+    if counts.shape != (a_shape[ax],):
+        raise ValueError(
+            f"repeat: repeats has shape {counts.shape}, but axis {ax} has length {a_shape[ax]}"
+        )
+    return indexing.take(a, np.repeat(np.arange(a_shape[ax]), counts), axis=ax)
+
+
+def flip(m: Array, axis: Any = None) -> Array:
+    """``m`` with the order of elements reversed along ``axis`` (all axes when None)."""
+    ndim = len(shape_of(m))
+    axes = reductions.normalize_axis(axis, ndim)
+    if not axes:
+        return m
+    return indexing.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
+                                     for i in range(max(axes) + 1)))
+
+
+def fliplr(m: Array) -> Array:
+    """``m`` with axis 1 reversed (left and right swapped)."""
+    if len(shape_of(m)) < 2:
+        raise ValueError("fliplr needs an array of at least 2 axes")
+    return flip(m, 1)
+
+
+def flipud(m: Array) -> Array:
+    """``m`` with axis 0 reversed (up and down swapped)."""
+    if len(shape_of(m)) < 1:
+        raise ValueError("flipud needs an array of at least 1 axis")
+    return flip(m, 0)
+
+
+def roll(a: Array, shift: Any, axis: Any = None) -> Array:
+    """``a`` with its elements shifted cyclically by ``shift`` along ``axis`` (the flattened
+    array when None); ``shift`` and ``axis`` may be tuples."""
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), shape_of(a))
+    a_shape = shape_of(a)
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    total: dict[int, int] = {}
+    for s, ax in zip(shifts.ravel(), axes.ravel()):
+        i = reductions.normalize_axis(int(ax), len(a_shape))[0]
+        total[i] = total.get(i, 0) + int(s)
+    for i, s in total.items():
+        n = a_shape[i]
+        s = s % n if n else 0
+        if s:
+            lead = (slice(None),) * i
+            a = concatenate([indexing.getitem(a, lead + (slice(n - s, None),)),
+                             indexing.getitem(a, lead + (slice(None, n - s),))], axis=i)
+    return a
+
+
+def rot90(m: Array, k: int = 1, axes: Sequence[int] = (0, 1)) -> Array:
+    """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes`` (from the first axis
+    towards the second)."""
+    ndim = len(shape_of(m))
+    if len(axes) != 2:
+        raise ValueError(f"rot90: axes must name two axes, got {axes}")
+    a0, a1 = (reductions.normalize_axis(int(i), ndim)[0] for i in axes)
+    if a0 == a1:
+        raise ValueError(f"rot90: the axes must differ, got {axes}")
+    k = int(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    if k == 1:
+        return swapaxes(flip(m, a1), a0, a1)
+    return flip(swapaxes(m, a0, a1), a1)
+
+
+_PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+_np: Any = np  # np.pad's overloads want a literal mode
+
+
+def pad(array: Array, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
+    """``array`` padded at both ends of each axis by ``pad_width`` ((before, after) per axis,
+    one pair for all, or one int).
+
+    Modes: "constant" (``constant_values``: a number, a traced scalar, or pairs per axis),
+    and "edge", "reflect", "symmetric", "wrap" (``reflect_type`` as in NumPy).
+    """
+    a_shape = shape_of(array)
+    ndim = len(a_shape)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width}")
+    if mode == "constant":
+        allowed = {"constant_values"}
+    elif mode in _PAD_INDEX_MODES:
+        allowed = {"reflect_type"} if mode in ("reflect", "symmetric") else set()
+    else:
+        raise ValueError(
+            f"pad: mode {mode!r} is not supported; use 'constant', "
+            + ", ".join(repr(m) for m in _PAD_INDEX_MODES)
+        )
+    unknown = set(kwargs) - allowed
+    if unknown:
+        raise TypeError(f"pad: unsupported keyword(s) {sorted(unknown)} for mode {mode!r}")
+    if mode == "constant":
+        return _pad_constant(array, widths, kwargs.get("constant_values", 0))
+    for i in range(ndim):
+        before, after = (int(w) for w in widths[i])
+        if before or after:
+            where = _np.pad(np.arange(a_shape[i]), (before, after), mode=mode, **kwargs)
+            array = indexing.take(array, where, axis=i)
+    return array
+
+
+def _pad_constant(array: Array, widths: Any, values: Any) -> Array:
+    ndim = len(shape_of(array))
+    dtype = dtype_of(array)
+    if is_tracer(values):
+        if shape_of(values) != ():
+            raise ValueError("pad: a traced constant_values must be a scalar")
+        if values.dtype != dtype:
+            values = elementwise.astype(values, dtype)
+        pairs = [(values, values)] * ndim
+    else:
+        vals = np.broadcast_to(np.asarray(values), (ndim, 2))
+        pairs = [(vals[i, 0].astype(dtype), vals[i, 1].astype(dtype)) for i in range(ndim)]
+    for i in range(ndim):
+        before, after = int(widths[i, 0]), int(widths[i, 1])
+        if not (before or after):
+            continue
+        s = shape_of(array)
+        parts = [array]
+        if before:
+            parts.insert(0, broadcast_to(pairs[i][0], s[:i] + (before,) + s[i + 1:]))
+        if after:
+            parts.append(broadcast_to(pairs[i][1], s[:i] + (after,) + s[i + 1:]))
+        array = concatenate(parts, axis=i)
+    return array
+
+
+def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+         stable: Any = None) -> Array:
+    """``a`` sorted along ``axis`` (the flattened array when None).
+
+    Differentiable as the gather it is, ``take_along_axis(a, argsort(a))``: each output
+    element's derivative is that of the input element that landed there (ties: NumPy's order).
+    """
+    if not is_tracer(a):
+        return np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
+    if order is not None:
+        raise TypeError("sort: order= (sorting structured arrays by field) is not supported")
+    if axis is None:
+        a, axis = ravel(a), -1
+    positions = np.argsort(concrete(a), axis=axis, kind=kind, stable=stable)
+    return indexing.take_along_axis(a, positions, axis=axis)
+
+
+def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Array:
+    """The ``n``-th discrete difference ``a[i+1] - a[i]`` along ``axis``, after joining
+    ``prepend`` and ``append`` (arrays or numbers broadcast to one slice) to the ends."""
+    a_shape = shape_of(a)
+    if not a_shape:
+        raise ValueError("diff needs an array of at least 1 axis")
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    parts = []
+    for extra in (prepend, append):
+        if extra is not None and len(shape_of(extra)) == 0:
+            extra = broadcast_to(extra, a_shape[:ax] + (1,) + a_shape[ax + 1:])
+        parts.append(extra)
+    if parts[0] is not None or parts[1] is not None:
+        a = concatenate([p for p in (parts[0], a, parts[1]) if p is not None], axis=ax)
+    lead = (slice(None),) * ax
+    for _ in range(n):
+        a = elementwise.subtract(indexing.getitem(a, lead + (slice(1, None),)),
+                                 indexing.getitem(a, lead + (slice(None, -1),)))
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# arrays from (nested) sequences that contain tracers
+
+
+def _has_tracer(obj: Any) -> bool:
+    if is_tracer(obj):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_tracer(o) for o in obj)
+    return False
+
+
+def _concrete_tree(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        return [_concrete_tree(o) for o in obj]
+    return concrete(obj)
+
+
+def _stack_nested(obj: Any, dtype: np.dtype[Any]) -> Array:
+    if isinstance(obj, (list, tuple)):
+        return stack([_stack_nested(o, dtype) for o in obj])
+    if is_tracer(obj):
+        return obj if obj.dtype == dtype else elementwise.astype(obj, dtype)
+    return np.asarray(obj, dtype=dtype)
+
+
+def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0,  # noqa: A002
+          **kwargs: Any) -> Array:
+    """An array from an array, a number, or (nested) lists and tuples of them, which may
+    contain traced values: ``fnp.array([t, 2.0, u])`` stacks them, keeping the derivative.
+
+    ``numpy.array([t, ...])`` cannot be intercepted by NumPy's protocols: it raises for
+    traced elements. Use ``fjac.numpy.array`` or ``fjac.numpy.stack`` there.
+    """
+    if not _has_tracer(object):
+        return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
+    unknown = set(kwargs) - {"order", "subok"}
+    if unknown:
+        raise TypeError(f"array: unsupported keyword(s) {sorted(unknown)} with traced values")
+    template = np.array(_concrete_tree(object), dtype=dtype)
+    out = _stack_nested(object, template.dtype)
+    if len(shape_of(out)) < ndmin:
+        out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + shape_of(out))
+    return out
+
+
+def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> Array:
+    """``a`` as an array without copying where possible; tracers (and sequences containing
+    them, see ``array``) stay traced."""
+    if not _has_tracer(a):
+        return np.asarray(a, dtype=dtype, order=order, **kwargs)
+    return array(a, dtype=dtype)
+
+
+_FUNCTIONS: list[tuple[Any, Any]] = [
+    (np.reshape, reshape), (np.ravel, ravel), (np.broadcast_to, broadcast_to),
+    (np.transpose, transpose), (np.swapaxes, swapaxes), (np.moveaxis, moveaxis),
+    (np.expand_dims, expand_dims), (np.squeeze, squeeze), (np.stack, stack),
+    (np.concatenate, concatenate), (np.split, split), (np.array_split, array_split),
+    (np.broadcast_arrays, broadcast_arrays), (np.atleast_1d, atleast_1d),
+    (np.atleast_2d, atleast_2d), (np.atleast_3d, atleast_3d), (np.hstack, hstack),
+    (np.vstack, vstack), (np.dstack, dstack), (np.column_stack, column_stack), (np.tile, tile),
+    (np.repeat, repeat), (np.flip, flip), (np.fliplr, fliplr), (np.flipud, flipud),
+    (np.roll, roll), (np.rot90, rot90), (np.pad, pad), (np.sort, sort), (np.diff, diff),
+]
+for _np_fn, _fn in _FUNCTIONS:
+    register_function(_np_fn, _fn)

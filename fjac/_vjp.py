@@ -1,0 +1,353 @@
+"""Reverse mode: a tape of the traced operations, walked backwards with one loop.
+
+Each traced operation appends a node ``(primitive, params, primals, ans, parents)`` to the tape
+of its main trace, where ``parents`` pairs each traced argument's position with the node that
+made it. Creation order is a topological order, so the backward pass walks the list from the end
+with no recursion. Absent cotangents are symbolic zeros (``None``): a node that receives none is
+skipped, and so is every argument that is not traced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fjac import _edge
+from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
+from fjac._dtypes import dtype_of, float0, is_float, kind_name
+from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+__all__ = [
+    "VJPTracer",
+    "VJPTrace",
+    "vjp_rules",
+    "defvjp",
+    "defvjp_argnum",
+    "defvjp_joint",
+    "JointVJP",
+    "vjp_fwd_rules",
+    "backward",
+    "vjp_flat",
+    "unwrap_output",
+    "vjp",
+]
+
+
+class VJPTracer(Tracer):
+    """A value in reverse mode: ``primal`` and the index of the tape node that made it."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, main: MainTrace, primal: Any, node: int) -> None:
+        self._main = main
+        self.primal = primal
+        self.node = node
+
+
+Node = tuple[Primitive, dict[str, Any], list[Any], Any, list[tuple[int, int]]]
+
+
+class VJPTrace(MainTrace):
+    """Reverse-mode interpretation: compute the primal output and record a tape node."""
+
+    __slots__ = ("tape",)
+    kind = "vjp"
+
+    def __init__(self, level: int, transform: str) -> None:
+        super().__init__(level, transform)
+        self.tape: list[Node | None] = []
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        primals = list(args)
+        parents = []
+        nested = False  # is any value traced by a lower level too? then bind again, else NumPy
+        for i, x in enumerate(args):
+            if type(x) is VJPTracer and x._main is self:
+                p = primals[i] = x.primal
+                parents.append((i, x.node))
+                nested = nested or isinstance(p, Tracer)
+            elif isinstance(x, Tracer):
+                nested = True
+        if prim.multiple_results and prim in vjp_fwd_rules:
+            ans, residuals = vjp_fwd_rules[prim](*primals, **params)
+            primals = [residuals]
+        else:
+            ans = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
+        if prim.nondiff:
+            return ans
+        tape = self.tape
+        tape.append((prim, params, primals, ans, parents))
+        if prim.multiple_results:
+            return self._project(ans, len(tape) - 1)
+        return VJPTracer(self, ans, len(tape) - 1)
+
+    def _project(self, outs: tuple[Any, ...], node: int) -> tuple[VJPTracer, ...]:
+        """One tracer per result of a multiple-result node, each through a projection node."""
+        tape = self.tape
+        tracers = []
+        count = len(outs)
+        for j, out in enumerate(outs):
+            tape.append((project_p, {"index": j, "count": count}, [], out, [(0, node)]))
+            tracers.append(VJPTracer(self, out, len(tape) - 1))
+        return tuple(tracers)
+
+    def new_input(self, primal: Any) -> VJPTracer:
+        """A tracer for an input of the traced function (a node with no operation)."""
+        self.tape.append(None)
+        return VJPTracer(self, primal, len(self.tape) - 1)
+
+
+VJPPartial = Callable[..., Any]
+
+
+class JointVJP:
+    """A vjp rule computing every argument's cotangent in one call (``None``: zero)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Sequence[Any]]) -> None:
+        self.fn = fn
+
+
+#: The reverse-mode rule table: a tuple with one partial rule per argument,
+#: ``partial(g, ans, *primals, **params) -> cotangent of that argument`` (``None`` where an
+#: argument has no derivative), a single ``rule(i, g, ans, *primals, **params)``, or a
+#: ``JointVJP`` giving every cotangent from one call.
+vjp_rules: dict[Primitive, tuple[VJPPartial | None, ...] | VJPPartial | JointVJP] = {}
+
+
+def defvjp(prim: Primitive, *partials: VJPPartial | None) -> None:
+    """Define ``prim``'s vjp with one partial rule per argument (``None``: no derivative)."""
+    vjp_rules[prim] = partials
+
+
+def defvjp_argnum(prim: Primitive, rule: VJPPartial) -> None:
+    """Define the vjp of a primitive with any number of arguments: ``rule(i, g, ans, ...)``."""
+    vjp_rules[prim] = rule
+
+
+def defvjp_joint(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
+    """Define ``prim``'s vjp as ``rule(g, ans, *primals, **params) -> cotangents``, one per
+    argument: for primitives whose cotangents share most of their work."""
+    vjp_rules[prim] = JointVJP(rule)
+
+
+#: Primitives (with multiple results) whose reverse mode runs their own forward pass:
+#: ``fwd(*primals, **params) -> (results, residuals)``; the tape node then keeps
+#: ``[residuals]`` where it would keep the primals, and the vjp rule receives them.
+vjp_fwd_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+
+
+def _project_impl(*args: Any, index: int, count: int) -> Any:
+    raise AssertionError("projection nodes exist only on the tape")
+
+
+# The tape node for result ``index`` of a multiple-result primitive: its cotangent becomes
+# entry ``index`` of a tuple cotangent (``None`` elsewhere) for the primitive's own node.
+project_p = Primitive("project", _project_impl)
+defvjp(project_p, lambda g, ans, *, index, count: _one_hot_tuple(g, index, count))
+
+
+def _one_hot_tuple(g: Any, index: int, count: int) -> tuple[Any, ...]:
+    return (None,) * index + (g,) + (None,) * (count - index - 1)
+
+
+def _accumulate_tuple(prev: tuple[Any, ...], ct: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Sum two tuple cotangents of a multiple-result node, entry by entry (None: zero)."""
+    return tuple(a if b is None else b if a is None else add_any(a, b) for a, b in zip(prev, ct))
+
+
+def backward(
+    tape: list[Node | None], seeds: Sequence[tuple[int, Any]], num_inputs: int, *, free: bool
+) -> list[Any]:
+    """Propagate the seed cotangents ``(node, g)`` to the first ``num_inputs`` nodes.
+
+    Returns one cotangent per input node, ``None`` for a symbolic zero. With ``free``, each
+    node's residuals are dropped as soon as it has run (for a tape used only once).
+    """
+    cts: list[Any] = [None] * len(tape)
+    start = -1
+    for node, g in seeds:
+        prev = cts[node]
+        cts[node] = g if prev is None else add_any(prev, g)
+        start = max(start, node)
+    for i in range(start, num_inputs - 1, -1):
+        g = cts[i]
+        if g is None:
+            continue
+        cts[i] = None
+        entry = tape[i]
+        if free:
+            tape[i] = None
+        assert entry is not None, "an input node sits past the inputs"
+        prim, params, primals, ans, parents = entry
+        rules = vjp_rules[prim]
+        joint = rules.fn(g, ans, *primals, **params) if type(rules) is JointVJP else None
+        for pos, parent in parents:
+            if type(rules) is tuple:
+                partial = rules[pos]
+                ct = None if partial is None else partial(g, ans, *primals, **params)
+            elif joint is not None:
+                ct = joint[pos]
+            else:
+                ct = rules(pos, g, ans, *primals, **params)  # type: ignore[operator]
+            if ct is None:
+                continue
+            prev = cts[parent]
+            if prev is None:
+                cts[parent] = ct
+            elif type(ct) is tuple:
+                cts[parent] = _accumulate_tuple(prev, ct)
+            else:
+                cts[parent] = add_any(prev, ct)
+    return cts[:num_inputs]
+
+
+class _Pullback:
+    """The ``vjp_fn`` returned by ``vjp``: maps an output cotangent to input cotangents."""
+
+    __slots__ = ("_tape", "_in_leaves", "_in_nodes", "_in_tree", "_out_leaves", "_out_nodes",
+                 "_out_tree", "_num_inputs")
+
+    def __init__(
+        self,
+        tape: list[Node | None],
+        in_leaves: list[Any],
+        in_nodes: list[int | None],
+        in_tree: PyTreeDef,
+        out_leaves: list[Any],
+        out_nodes: list[int | None],
+        out_tree: PyTreeDef,
+    ) -> None:
+        self._tape = tape
+        self._in_leaves = in_leaves
+        self._in_nodes = in_nodes
+        self._in_tree = in_tree
+        self._out_leaves = out_leaves
+        self._out_nodes = out_nodes
+        self._out_tree = out_tree
+        self._num_inputs = sum(n is not None for n in in_nodes)
+
+    def __call__(self, cotangent: Any) -> tuple[Any, ...]:
+        cts = _check_cotangent(cotangent, self._out_tree, self._out_leaves)
+        seeds = [(n, g) for n, g in zip(self._out_nodes, cts) if n is not None]
+        in_cts = backward(self._tape, seeds, self._num_inputs, free=False)
+        leaves = _edge.input_cotangents(self._in_leaves, self._in_nodes, in_cts)
+        return tree_unflatten(self._in_tree, leaves)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<vjp function: cotangent {self._out_tree} -> cotangents {self._in_tree}>"
+
+
+def _check_cotangent(cotangent: Any, out_tree: PyTreeDef, out_leaves: list[Any]) -> list[Any]:
+    """The cotangent's leaves, after checking structure, shapes and dtypes against the output."""
+    path_leaves, tree = tree_flatten_with_path(cotangent)
+    if tree != out_tree:
+        raise TypeError(
+            f"the cotangent passed to the vjp function must have the structure of the "
+            f"function's output, {out_tree}; got {tree}"
+        )
+    result = []
+    for (path, ct), out in zip(path_leaves, out_leaves):
+        where = f"cotangent leaf {keystr(path)}" if path else "the cotangent"
+        ct_dtype = dtype_of(ct)
+        out_dtype = dtype_of(out)
+        if _edge.shape_of(ct) != _edge.shape_of(out):
+            raise ValueError(
+                f"{where} has shape {_edge.shape_of(ct)}, but the output it belongs to has shape "
+                f"{_edge.shape_of(out)}; pass a cotangent shaped like the output"
+            )
+        if is_float(out_dtype):
+            if not is_float(ct_dtype):
+                raise TypeError(
+                    f"{where} has dtype {ct_dtype} ({kind_name(ct_dtype)}), but the output is "
+                    f"{out_dtype}; pass a floating-point cotangent"
+                )
+            if ct_dtype != out_dtype:
+                ct = _edge.astype(ct, out_dtype)
+            result.append(ct)
+        else:
+            if ct_dtype != float0:
+                raise TypeError(
+                    f"{where} belongs to an output of dtype {out_dtype}, which has no "
+                    f"derivative; its cotangent must be a float0 array "
+                    f"(numpy.zeros({_edge.shape_of(out)}, dtype=fjac.float0)), got {ct_dtype}"
+                )
+            result.append(None)
+    return result
+
+
+def vjp_flat(
+    fun: Callable[..., Any], in_leaves: list[Any], in_tree: PyTreeDef, transform: str
+) -> tuple[Any, VJPTrace, list[int | None]]:
+    """Trace ``fun(*args)`` in reverse mode; float leaves become tracers, others stay constant.
+
+    Returns the raw output (tracers inside), the dead main trace holding the tape, and each
+    input leaf's tape node (``None`` for a leaf that is not differentiated).
+    """
+    with new_main(VJPTrace, transform) as main:
+        args: list[Any] = []
+        nodes: list[int | None] = []
+        for x in in_leaves:
+            if is_float(dtype_of(x)):
+                t = main.new_input(x)
+                args.append(t)
+                nodes.append(t.node)
+            else:
+                args.append(x)
+                nodes.append(None)
+        out = fun(*tree_unflatten(in_tree, args))
+    return out, main, nodes
+
+
+def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[int | None], PyTreeDef]:
+    """Split an output pytree into primal leaves and tape nodes (``None``: not traced here)."""
+    leaves, tree = tree_flatten(out)
+    primals = []
+    nodes: list[int | None] = []
+    for leaf in leaves:
+        if isinstance(leaf, VJPTracer) and leaf._main is main:
+            primals.append(leaf.primal)
+            nodes.append(leaf.node)
+        else:
+            primals.append(_edge.as_output(leaf))
+            nodes.append(None)
+    return primals, nodes, tree
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return its vector-Jacobian product function.
+
+    Args:
+        fun: a function of pytrees of arrays.
+        *primals: the point to differentiate at, one pytree per positional argument of ``fun``.
+        has_aux: ``fun`` returns a pair ``(output, aux)``; ``aux`` is returned, not differentiated.
+
+    Returns:
+        ``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``. ``vjp_fn(cotangent)`` takes a cotangent with
+        the structure, shapes and floating dtypes of ``out`` and returns a tuple with one
+        cotangent per primal, each shaped like its primal: ``vᵀJ`` without ever forming ``J``.
+        Integer and boolean inputs get zero cotangents of dtype ``fjac.float0``. ``vjp_fn``
+        may be called any number of times.
+
+    Raises:
+        TypeError: a cotangent of the wrong structure or dtype; ``has_aux`` with an output that
+            is not a pair; a leaf that is not an array or number.
+        ValueError: a cotangent leaf of the wrong shape.
+
+    Example:
+        >>> import numpy as np, fjac, fjac.numpy as fnp
+        >>> out, vjp_fn = fjac.vjp(lambda x: fnp.sin(x) * 2.0, np.array([0.0, 1.0]))
+        >>> vjp_fn(np.array([1.0, 1.0]))[0]
+        array([2.        , 1.08060461])
+    """
+    in_leaves, in_tree = _edge.flatten_inputs(primals, "vjp")
+    out, main, in_nodes = vjp_flat(fun, in_leaves, in_tree, "vjp")
+    out, aux = _edge.split_aux(out, has_aux, "vjp")
+    out_leaves, out_nodes, out_tree = unwrap_output(out, main)
+    pullback = _Pullback(main.tape, in_leaves, in_nodes, in_tree, out_leaves, out_nodes, out_tree)
+    primal_out = tree_unflatten(out_tree, out_leaves)
+    if has_aux:
+        return primal_out, pullback, _edge.unwrap_aux(aux, main)
+    return primal_out, pullback
+

@@ -1,0 +1,373 @@
+"""Batching: a tracer carries (value, batch axis); each primitive's batch rule calls it once.
+
+A batched value holds every example of the batch along its axis ``bdim``. A batch rule receives
+the values and their batch axes (``None`` for an unbatched argument) and returns the output and
+its batch axis, usually by moving batch axes to the front and applying the primitive to all
+examples at once. Primitives without a rule fall back to a loop over the examples.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from fjac import _edge
+from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac.tree import tree_flatten, tree_unflatten
+
+__all__ = [
+    "BatchTracer",
+    "BatchTrace",
+    "batch_rules",
+    "vmap",
+    "move_batch_axis",
+    "batch_elementwise",
+    "batch_unary",
+    "batch_axis_param",
+    "batch_loop",
+]
+
+Array = Any
+
+
+class BatchTracer(Tracer):
+    """A batched value: ``primal`` holds all examples along axis ``bdim``."""
+
+    __slots__ = ("bdim",)
+
+    def __init__(self, main: MainTrace, primal: Any, bdim: int) -> None:
+        self._main = main
+        self.primal = primal
+        self.bdim = bdim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        full = _edge.shape_of(self.primal)
+        return full[: self.bdim] + full[self.bdim + 1 :]
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a value batched by vmap is ambiguous: it differs from example "
+            "to example. Use fjac.numpy.where instead of Python control flow on it"
+        )
+
+
+class BatchTrace(MainTrace):
+    """Batching interpretation: apply each primitive's batch rule to (values, batch axes)."""
+
+    __slots__ = ("axis_size",)
+    kind = "vmap"
+
+    def __init__(self, level: int, transform: str) -> None:
+        super().__init__(level, transform)
+        self.axis_size = 0
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        vals = []
+        dims: list[int | None] = []
+        for x in args:
+            if isinstance(x, BatchTracer) and x._main is self:
+                vals.append(x.primal)
+                dims.append(x.bdim)
+            else:
+                vals.append(x)
+                dims.append(None)
+        rule = batch_rules.get(prim)
+        if rule is None:
+            out, out_dim = batch_loop(prim, vals, dims, self.axis_size, **params)
+        else:
+            out, out_dim = rule(vals, dims, **params)
+        if prim.multiple_results:
+            return tuple(
+                o if d is None else BatchTracer(self, o, d) for o, d in zip(out, out_dim)
+            )
+        if out_dim is None:
+            return out
+        return BatchTracer(self, out, out_dim)
+
+
+BatchRule = Callable[..., tuple[Any, Any]]
+#: The batching rule table: ``rule(vals, dims, **params) -> (out, out_dim)``.
+batch_rules: dict[Primitive, BatchRule] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for writing batch rules
+
+
+def move_batch_axis(x: Array, src: int | None, dst: int, size: int | None = None) -> Array:
+    """``x`` with its batch axis moved from ``src`` to ``dst``; an unbatched ``x`` (src None)
+    gets a new batch axis of length ``size`` there, by broadcasting."""
+    from fjac._ops import shape  # the shape family itself registers batch rules
+
+    if src is None:
+        assert size is not None, "an unbatched value needs a batch size to be broadcast"
+        x_shape = _edge.shape_of(x)
+        dst = dst % (len(x_shape) + 1)
+        expanded = shape.expand_dims(x, dst)
+        return shape.broadcast_to(expanded, x_shape[:dst] + (size,) + x_shape[dst:])
+    if src == dst:
+        return x
+    return shape.moveaxis(x, src, dst)
+
+
+def _batched_rank(x: Array, dim: int | None) -> int:
+    return len(_edge.shape_of(x)) - (dim is not None)
+
+
+def batch_elementwise(prim: Primitive) -> None:
+    """Register the batch rule of a broadcasting elementwise primitive (any number of args).
+
+    Batched arguments get their batch axis in front, and as many length-1 axes after it as
+    they lack against the widest argument, so NumPy's broadcasting lines examples up.
+    """
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
+        from fjac._ops import shape
+
+        rank = max(_batched_rank(v, d) for v, d in zip(vals, dims))
+        args = []
+        for v, d in zip(vals, dims):
+            if d is None:
+                args.append(v)
+                continue
+            v = move_batch_axis(v, d, 0)
+            v_shape = _edge.shape_of(v)
+            missing = rank - (len(v_shape) - 1)
+            if missing:
+                v = shape.reshape(v, v_shape[:1] + (1,) * missing + v_shape[1:])
+            args.append(v)
+        return bind(prim, *args, **params), 0
+
+    batch_rules[prim] = rule
+
+
+def batch_unary(prim: Primitive) -> None:
+    """Register the batch rule of a primitive that acts on each element alone (one argument):
+    the batch axis stays where it is."""
+    batch_rules[prim] = lambda vals, dims, **params: (bind(prim, vals[0], **params), dims[0])
+
+
+def batch_axis_param(prim: Primitive, *, out_batched_front: bool = True) -> None:
+    """Register the batch rule of a one-argument primitive whose ``axis`` parameter is a tuple
+    of axes (or an int): the batch axis goes in front and the axes shift by one."""
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
+        x = move_batch_axis(vals[0], dims[0], 0)
+        axis = params.get("axis")
+        if isinstance(axis, tuple):
+            params["axis"] = tuple(a + 1 for a in axis)
+        elif isinstance(axis, int):
+            params["axis"] = axis + 1
+        return bind(prim, x, **params), 0
+
+    batch_rules[prim] = rule
+
+
+def batch_loop(
+    prim: Primitive, vals: Sequence[Any], dims: Sequence[int | None], size: int, **params: Any
+) -> tuple[Any, Any]:
+    """The generic rule: apply ``prim`` to each example and stack the results along axis 0."""
+    from fjac._ops import indexing, shape
+
+    results = []
+    for i in range(size):
+        args = [
+            v if d is None else indexing.getitem(v, (slice(None),) * d + (i,))
+            for v, d in zip(vals, dims)
+        ]
+        results.append(bind(prim, *args, **params))
+    if prim.multiple_results:
+        outs = tuple(shape.stack([r[j] for r in results]) for j in range(len(results[0])))
+        return outs, (0,) * len(outs)
+    return shape.stack(results), 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the transform
+
+
+def _flat_axes(axes: Any, tree: Any, what: str) -> list[Any]:
+    """Broadcast an axes spec (an int, None, or a pytree prefix of ``tree``) to its leaves."""
+    if axes is None or isinstance(axes, int):
+        return [axes] * len(tree_flatten(tree)[0])
+    try:
+        per_subtree = tree_flatten(axes, is_leaf=lambda a: a is None)[0]
+        subtrees = tree_flatten(axes, is_leaf=lambda a: a is None)[1].flatten_up_to(tree)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"vmap: {what} must be an int, None, or a pytree prefix of the "
+            f"{'arguments' if what == 'in_axes' else 'outputs'}; {exc}"
+        ) from None
+    out: list[Any] = []
+    for a, sub in zip(per_subtree, subtrees):
+        if a is not None and not isinstance(a, int):
+            raise TypeError(f"vmap: {what} entries must be ints or None, got {a!r}")
+        out.extend([a] * len(tree_flatten(sub)[0]))
+    return out
+
+
+def _check_in_axes(
+    leaves: list[Any], axes: list[Any], args: tuple[Any, ...], axis_size: int | None
+) -> int:
+    """The batch size, after checking every mapped axis is in range and of one length."""
+    sizes = {}
+    for i, (x, a) in enumerate(zip(leaves, axes)):
+        if a is None:
+            continue
+        ndim = len(_edge.shape_of(x))
+        name = _edge._leaf_name(args, i)
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"vmap: in_axes={a} is out of range for {name}, which has {ndim} dimension(s) "
+                f"(shape {_edge.shape_of(x)}); use an axis in [{-ndim}, {ndim}) or None"
+            )
+        sizes[name] = _edge.shape_of(x)[a]
+    if not sizes:
+        if axis_size is None:
+            raise ValueError(
+                "vmap: no argument is mapped (in_axes is None everywhere), so the batch size "
+                "is unknown; pass axis_size"
+            )
+        return axis_size
+    distinct = set(sizes.values())
+    if len(distinct) > 1 or (axis_size is not None and distinct != {axis_size}):
+        listing = ", ".join(f"{name} has size {n}" for name, n in sizes.items())
+        extra = f" and axis_size={axis_size}" if axis_size is not None else ""
+        raise ValueError(
+            f"vmap: the mapped axes must all have one length, but {listing}{extra}"
+        )
+    return int(distinct.pop())
+
+
+def _unbatch_output(x: Any, main: BatchTrace, out_axis: int | None, size: int) -> Any:
+    """An output leaf with its batch axis at ``out_axis`` (broadcast if it is unbatched)."""
+    batched = isinstance(x, BatchTracer) and x._main is main
+    if out_axis is None:
+        if batched:
+            raise ValueError(
+                "vmap: out_axes is None for an output that depends on the mapped inputs; "
+                "it has a different value per example, so give it an out_axes axis"
+            )
+        return _edge.as_output(x)
+    if batched:
+        value, bdim = x.primal, x.bdim
+    else:
+        value, bdim = _edge.as_output(x), None
+    ndim = len(_edge.shape_of(value)) + (bdim is None)
+    if not -ndim <= out_axis < ndim:
+        raise ValueError(
+            f"vmap: out_axes={out_axis} is out of range for an output with {ndim} dimension(s) "
+            "(including the batch axis)"
+        )
+    return move_batch_axis(value, bdim, out_axis % ndim, size)
+
+
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_size: int | None = None,
+) -> Callable[..., Any]:
+    """Vectorize ``fun`` over an axis of its arguments: one call computes every example.
+
+    Args:
+        fun: a function of pytrees of arrays, written for one example.
+        in_axes: the axis of each argument to map over: an int (every argument), None (not
+            mapped), or a tuple with one entry per positional argument, each an int, None or a
+            pytree prefix of that argument. Negative axes count from the end. Keyword arguments
+            are never mapped.
+        out_axes: where the batch axis goes in each output: an int, None (only for outputs that
+            do not depend on mapped inputs), or a pytree prefix of the output.
+        axis_size: the batch size, needed only when no argument is mapped.
+
+    Returns:
+        A function with the same arguments as ``fun`` whose outputs have the batch axis added.
+
+    Raises:
+        ValueError: mapped axes of different lengths (naming each argument and its size), an
+            axis out of range, ``out_axes=None`` for a mapped output, or nothing mapped without
+            ``axis_size``.
+
+    Example:
+        >>> import numpy as np, fjac, fjac.numpy as fnp
+        >>> fjac.vmap(lambda x, w: fnp.dot(w, x), in_axes=(0, None))(np.eye(2), np.array([3., 4.]))
+        array([3., 4.])
+    """
+
+    @functools.wraps(fun)
+    def vmapped(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(in_axes, list):
+            spec: Any = tuple(in_axes)
+        else:
+            spec = in_axes
+        if isinstance(spec, tuple) and len(spec) != len(args):
+            raise ValueError(
+                f"vmap: in_axes has {len(spec)} entries but the function was called with "
+                f"{len(args)} positional argument(s); give one entry per argument"
+            )
+        leaves, in_tree = tree_flatten(args)
+        axes = _flat_axes(spec, args, "in_axes")
+        leaves = [
+            x if a is None else _edge.as_input(x, _edge._leaf_name(args, i), "vmap")
+            for i, (x, a) in enumerate(zip(leaves, axes))
+        ]
+        size = _check_in_axes(leaves, axes, args, axis_size)
+        with new_main(BatchTrace, "vmap") as main:
+            main.axis_size = size
+            tracers = [
+                x if a is None else BatchTracer(main, x, a % len(_edge.shape_of(x)))
+                for x, a in zip(leaves, axes)
+            ]
+            out = fun(*tree_unflatten(in_tree, tracers), **kwargs)
+            out_leaves, out_tree = tree_flatten(out)
+            out_spec = _flat_axes(out_axes, out, "out_axes")
+            results = [
+                _unbatch_output(x, main, a, size) for x, a in zip(out_leaves, out_spec)
+            ]
+        return tree_unflatten(out_tree, results)
+
+    return vmapped
+
+
+def batched_basis(
+    sizes: Sequence[int], shapes: Sequence[tuple[int, ...]], dtypes: Sequence[Any],
+    start: int, stop: int,
+) -> list[np.ndarray[Any, Any] | None]:
+    """Rows ``start:stop`` of the identity over the concatenated leaves, split per leaf.
+
+    Leaf k gets an array shaped ``(stop - start,) + shapes[k]`` (``None`` when no row of the
+    chunk falls in that leaf): the standard basis vectors of the whole space, one per row.
+    """
+    out: list[np.ndarray[Any, Any] | None] = []
+    offset = 0
+    rows = stop - start
+    for size, shape_, dtype in zip(sizes, shapes, dtypes):
+        lo, hi = max(start, offset), min(stop, offset + size)
+        if lo >= hi:
+            out.append(None)
+        else:
+            block = np.zeros((rows, size), dtype=dtype)
+            block[np.arange(lo - start, hi - start), np.arange(lo - offset, hi - offset)] = 1
+            out.append(block.reshape((rows,) + tuple(shape_)))
+        offset += size
+    return out
+
+
+def batch_front(x: Any, main: BatchTrace, rows: int) -> Any:
+    """The batched value ``x`` of ``main`` with its batch axis first (broadcast if constant)."""
+    if isinstance(x, BatchTracer) and x._main is main:
+        return move_batch_axis(x.primal, x.bdim, 0)
+    return move_batch_axis(x, None, 0, rows)
+
+
+@contextmanager
+def open_batch(transform: str, size: int) -> Iterator[BatchTrace]:
+    """Open a batch main trace of ``size`` examples (for the vectorized Jacobians)."""
+    with new_main(BatchTrace, transform) as main:
+        main.axis_size = size
+        yield main

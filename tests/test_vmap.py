@@ -1,0 +1,170 @@
+"""vmap: JAX's in_axes/out_axes semantics, composition with every transform, errors, and the
+vectorized Jacobians (vectorized == chunked == loop == jacfwd == explicit)."""
+
+import numpy as np
+import pytest
+
+import fjac
+import fjac.numpy as fnp
+from fjac import vmap
+
+rng = np.random.default_rng(0)
+
+
+def test_vmap_matches_a_python_loop():
+    xs = rng.normal(size=(5, 3))
+    f = lambda x: fnp.sum(fnp.tanh(x) * x) + x[0]
+    np.testing.assert_allclose(vmap(f)(xs), [f(x) for x in xs])
+
+
+def test_in_axes_none_negative_and_prefix_trees():
+    W = rng.normal(size=(2, 3))
+    xs = rng.normal(size=(3, 4))  # batch along the last axis
+    out = vmap(lambda W, x: W @ x, in_axes=(None, -1))(W, xs)
+    np.testing.assert_allclose(out, (W @ xs).T)
+    params = {"w": rng.normal(size=(4, 3)), "b": np.array(0.5)}
+    out = vmap(lambda p, x: fnp.sum(p["w"] * x) + p["b"], in_axes=({"w": 0, "b": None}, 0))(
+        params, rng.normal(size=(4, 3))
+    )
+    assert out.shape == (4,)
+
+
+def test_out_axes_and_axis_size():
+    xs = rng.normal(size=(4, 3))
+    out = vmap(lambda x: x * 2.0, out_axes=1)(xs)
+    np.testing.assert_allclose(out, (xs * 2).T)
+    out = vmap(lambda x: (x, 1.0), out_axes=(0, None))(xs)
+    np.testing.assert_allclose(out[0], xs)
+    assert out[1] == 1.0
+    # nothing mapped: axis_size gives the batch, unmapped outputs are broadcast
+    out = vmap(lambda c: c * 2.0, in_axes=None, axis_size=3)(np.array(1.5))
+    np.testing.assert_allclose(out, [3.0, 3.0, 3.0])
+
+
+def test_keyword_arguments_are_not_mapped():
+    xs = rng.normal(size=(3, 2))
+    out = vmap(lambda x, scale: x * scale)(xs, scale=np.array([1.0, 10.0]))
+    np.testing.assert_allclose(out, xs * [1.0, 10.0])
+
+
+def test_vmap_of_grad_gives_per_example_gradients():
+    X = rng.normal(size=(8, 3))
+    y = (rng.random(8) > 0.5).astype(float)
+    w = rng.normal(size=3)
+
+    def loss(w, x, y):
+        p = 1 / (1 + fnp.exp(-fnp.dot(x, w)))
+        return -(y * fnp.log(p) + (1 - y) * fnp.log(1 - p))
+
+    per_example = vmap(fjac.grad(loss), in_axes=(None, 0, 0))(w, X, y)
+    loop = np.stack([fjac.grad(loss)(w, x, t) for x, t in zip(X, y)])
+    np.testing.assert_allclose(per_example, loop, rtol=1e-12)
+    # and by hand: (p - y) x
+    p = 1 / (1 + np.exp(-X @ w))
+    np.testing.assert_allclose(per_example, (p - y)[:, None] * X, rtol=1e-12)
+
+
+def test_grad_of_vmap_and_vmap_of_vmap():
+    xs = rng.normal(size=(4, 3))
+    g = fjac.grad(lambda xs: fnp.sum(vmap(lambda x: fnp.sin(x) * x)(xs)))(xs)
+    np.testing.assert_allclose(g, np.cos(xs) * xs + np.sin(xs))
+    outer = vmap(vmap(lambda a, b: a * b, in_axes=(0, None)), in_axes=(None, 0))
+    a, b = rng.normal(size=3), rng.normal(size=5)
+    np.testing.assert_allclose(outer(a, b), b[:, None] * a[None, :])
+
+
+def test_vmap_of_jvp_and_vjp():
+    xs = rng.normal(size=(4, 3))
+    ts = rng.normal(size=(4, 3))
+    _, tout = vmap(lambda x, t: fjac.jvp(fnp.sin, (x,), (t,)))(xs, ts)
+    np.testing.assert_allclose(tout, np.cos(xs) * ts)
+    (g,) = vmap(lambda x, v: fjac.vjp(fnp.exp, x)[1](v))(xs, ts)
+    np.testing.assert_allclose(g, np.exp(xs) * ts)
+
+
+def test_vmap_of_jacobian_and_jacobian_of_vmap():
+    xs = rng.normal(size=(3, 2))
+    f = lambda x: fnp.stack([x[0] * x[1], fnp.sin(x[0])])
+    Js = vmap(fjac.jacobian(f))(xs)
+    for x, J in zip(xs, Js):
+        np.testing.assert_allclose(J, [[x[1], x[0]], [np.cos(x[0]), 0.0]])
+    Jv = fjac.jacobian(vmap(f))(xs)  # block diagonal over the batch
+    assert Jv.shape == (3, 2, 3, 2)
+    for i in range(3):
+        np.testing.assert_allclose(Jv[i, :, i, :], Js[i])
+        for j in set(range(3)) - {i}:
+            np.testing.assert_array_equal(Jv[i, :, j, :], 0.0)
+
+
+def f_and_g(p):
+    return fnp.stack([3 * p[0] ** 2 * p[1], 2 * p[0] + p[1] ** 8])
+
+
+@pytest.mark.parametrize("x,y", [(1.0, 2.0), (-0.5, 0.75)])
+def test_all_jacobian_modes_equal_the_explicit_matrix(x, y):
+    explicit = np.array([[6 * x * y, 3 * x**2], [2.0, 8 * y**7]])
+    p = np.array([x, y])
+    for jac in (fjac.jacobian, fjac.jacfwd):
+        for options in ({}, {"vectorize": False}, {"chunk_size": 1}, {"chunk_size": 3}):
+            np.testing.assert_allclose(jac(f_and_g, **options)(p), explicit, rtol=1e-13)
+
+
+def test_jacobian_modes_agree_on_pytrees():
+    def f(p, scale):
+        return {"a": fnp.sin(p["x"]) * p["y"][0] * scale, "b": (fnp.sum(p["x"] ** 2), p["y"])}
+
+    p = {"x": rng.normal(size=(2, 2)), "y": rng.normal(size=3)}
+    results = []
+    for jac in (fjac.jacobian, fjac.jacfwd):
+        for options in ({}, {"vectorize": False}, {"chunk_size": 2}):
+            J = jac(f, argnums=(0, 1), **options)(p, 2.0)
+            assert J["a"][0]["x"].shape == (2, 2, 2, 2) and J["a"][1].shape == (2, 2)
+            assert J["b"][1][0]["y"].shape == (3, 3)
+            results.append(fjac.tree.ravel_pytree(J)[0])
+    for r in results[1:]:
+        np.testing.assert_allclose(r, results[0], rtol=1e-13, atol=1e-15)
+
+
+def test_hessian_is_symmetric_and_matches_by_hand():
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    f = lambda x: 0.5 * x @ A @ x + fnp.sum(fnp.sin(x))
+    x = np.array([0.3, -0.7])
+    np.testing.assert_allclose(fjac.hessian(f)(x), A - np.diag(np.sin(x)), rtol=1e-13)
+
+
+# errors ------------------------------------------------------------------------------------
+
+
+def test_inconsistent_sizes_name_the_arguments():
+    with pytest.raises(ValueError, match=r"argument 0 has size 3, argument 1 has size 4"):
+        vmap(lambda a, b: a + b)(np.ones(3), np.ones(4))
+
+
+def test_axis_out_of_range_names_the_argument():
+    with pytest.raises(ValueError, match=r"in_axes=2 is out of range for argument 0.*\(3, 4\)"):
+        vmap(lambda a: a, in_axes=2)(np.ones((3, 4)))
+
+
+def test_out_axes_none_for_a_mapped_output():
+    with pytest.raises(ValueError, match="out_axes is None for an output that depends"):
+        vmap(lambda a: a * 2.0, out_axes=None)(np.ones(3))
+
+
+def test_nothing_mapped_needs_axis_size():
+    with pytest.raises(ValueError, match="pass axis_size"):
+        vmap(lambda a: a, in_axes=None)(np.ones(3))
+
+
+def test_in_axes_length_must_match_the_arguments():
+    with pytest.raises(ValueError, match="in_axes has 1 entries but .* 2 positional"):
+        vmap(lambda a, b: a, in_axes=(0,))(np.ones(3), np.ones(3))
+
+
+def test_python_control_flow_on_a_batched_value_is_an_error():
+    def f(x):
+        if x > 0:  # a boolean array per example: ambiguous under vmap
+            return x
+        return -x
+
+    with pytest.raises((TypeError, ValueError), match="ambiguous"):
+        vmap(f)(np.array([1.0, -1.0]))
