@@ -12,6 +12,7 @@ from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float, kind_name
 from fjac._vjp import VJPTracer, backward, vjp_flat
+from fjac._vmap import batch_unary
 from fjac.tree import tree_map, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "stop_gradient", "check_argnums", "check_float_inputs"]
@@ -208,6 +209,7 @@ def _identity(x: Any) -> Any:
 
 
 stop_gradient_p = Primitive("stop_gradient", _identity, nondiff=True)
+batch_unary(stop_gradient_p)
 
 
 def stop_gradient(x: Any) -> Any:

@@ -29,6 +29,9 @@ __all__ = [
     "batch_unary",
     "batch_axis_param",
     "batch_loop",
+    "batch_size",
+    "batch_all_front",
+    "batch_leading",
 ]
 
 Array = Any
@@ -164,6 +167,39 @@ def batch_axis_param(prim: Primitive, *, out_batched_front: bool = True) -> None
         elif isinstance(axis, int):
             params["axis"] = axis + 1
         return bind(prim, x, **params), 0
+
+    batch_rules[prim] = rule
+
+
+def batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
+    """The batch size, read off the first batched value."""
+    return next(_edge.shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def batch_all_front(prim: Primitive) -> None:
+    """Register the batch rule of a primitive whose ``axis`` parameter (an int) joins or
+    splits its arguments (stack, concatenate, sort): every argument gets the batch axis in
+    front, unbatched ones by broadcasting, and ``axis`` shifts by one."""
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        size = batch_size(vals, dims)
+        args = [move_batch_axis(v, d, 0, size) for v, d in zip(vals, dims)]
+        params["axis"] = params["axis"] + 1
+        out = bind(prim, *args, **params)
+        return out, (0,) * len(out) if prim.multiple_results else 0
+
+    batch_rules[prim] = rule
+
+
+def batch_leading(prim: Primitive) -> None:
+    """Register the batch rule of a primitive that already maps over leading axes, as NumPy's
+    linear algebra does over stacks of matrices: batched arguments get the batch axis in
+    front, unbatched ones are left to NumPy's broadcasting."""
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
+        args = [v if d is None else move_batch_axis(v, d, 0) for v, d in zip(vals, dims)]
+        out = bind(prim, *args, **params)
+        return out, (0,) * len(out) if prim.multiple_results else 0
 
     batch_rules[prim] = rule
 

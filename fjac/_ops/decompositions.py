@@ -43,6 +43,7 @@ from fjac._jvp import defjvp, jvp_rules
 from fjac._ops import elementwise as el
 from fjac._ops import indexing, linalg, reductions, shape
 from fjac._vjp import defvjp
+from fjac._vmap import batch_leading
 
 Array = Any
 _la: Any = np.linalg  # NumPy's own functions, for untraced inputs (their stubs want literals)
@@ -673,7 +674,7 @@ def matrix_rank(A: Array, tol: Any = None, hermitian: bool = False, *,  # noqa: 
 def _safe_two_norm(x: Array, axis: tuple[int, ...]) -> Array:
     """``sqrt(sum(x**2))`` over ``axis``, with derivative 0 (not NaN) where the norm is 0."""
     sq = reductions.sum(el.multiply(x, x), axis=axis)
-    positive = np.asarray(concrete(sq)) > 0
+    positive = el.greater(sq, 0.0)
     return el.where(positive, el.sqrt(el.where(positive, sq, 1.0)), 0.0)
 
 
@@ -688,13 +689,12 @@ def _vector_norm(x: Array, ord: Any, axis: tuple[int, ...]) -> Array:  # noqa: A
     if ord == -np.inf:
         return reductions.min(el.absolute(x), axis=ax)
     if ord == 0:
-        count = reductions.sum(el.not_equal(x, 0), axis=axis)
-        return np.asarray(concrete(count)).astype(dtype_of(x))
+        return el.astype(reductions.sum(el.not_equal(x, 0), axis=axis), dtype_of(x))
     if ord == 1:
         return reductions.sum(el.absolute(x), axis=axis)
     p = float(ord)
     total = reductions.sum(el.power(el.absolute(x), p), axis=axis)
-    positive = np.asarray(concrete(total)) > 0
+    positive = el.greater(total, 0.0)
     return el.where(positive, el.power(el.where(positive, total, 1.0), 1.0 / p), 0.0)
 
 
@@ -828,3 +828,9 @@ for _np_fn, _fn in _FUNCTIONS:
 for _name, _fn in _ARRAY_API:  # present in NumPy >= 2.0
     if hasattr(np.linalg, _name):
         register_function(getattr(np.linalg, _name), _fn)
+
+
+# NumPy's linear algebra maps over leading axes (stacks of matrices), so each decomposition
+# batches by putting the batch axis in front and calling it once.
+for _prim in (inv_p, solve_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, svdvals_p, pinv_p, qr_p):
+    batch_leading(_prim)

@@ -22,6 +22,7 @@ from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import helpers, reductions, shape
 from fjac._vjp import defvjp
+from fjac._vmap import batch_elementwise, batch_unary
 
 Array = Any
 
@@ -138,9 +139,11 @@ def broadcast_like(t: Array, ans: Array) -> Array:
 
 
 def _def_unary(prim: Primitive, deriv: Callable[[Array, Array], Array]) -> None:
-    """Register both modes of a unary primitive from its derivative ``deriv(ans, x)``."""
+    """Register both modes of a unary primitive from its derivative ``deriv(ans, x)``, and its
+    batching (elementwise: the batch axis stays where it is)."""
     defjvp(prim, lambda t, ans, x: t * deriv(ans, x))
     defvjp(prim, lambda g, ans, x: g * deriv(ans, x))
+    batch_unary(prim)
 
 
 def _def_binary(
@@ -159,11 +162,13 @@ def _def_binary(
         vy = lambda g, ans, x, y: unbroadcast(g * dy(ans, x, y), y)
     defjvp(prim, jx, jy)
     defvjp(prim, vx, vy)
+    batch_elementwise(prim)
 
 
 def _nondiff_unary(name: str, ufunc: Any, doc: str) -> tuple[Primitive, Callable[[Array], Array]]:
     """A unary primitive with a zero derivative, and its public function."""
     prim = Primitive(name, ufunc, nondiff=True)
+    batch_unary(prim)
 
     def fn(x: Array) -> Array:
         return bind(prim, x)
@@ -179,6 +184,7 @@ def _nondiff_unary(name: str, ufunc: Any, doc: str) -> tuple[Primitive, Callable
 
 def _comparison(name: str, ufunc: np.ufunc) -> tuple[Primitive, Callable[[Array, Array], Array]]:
     prim = Primitive(name, ufunc, nondiff=True)
+    batch_elementwise(prim)
 
     def compare(x: Array, y: Array) -> Array:
         return bind(prim, x, y)
@@ -612,10 +618,13 @@ true_divide = divide
 
 
 def _pow_dx(ans: Array, x: Array, y: Array) -> Array:
-    """d(x**y)/dx = y * x**(y-1), taken as 0 where y == 0 (so 0**0 has no 0*inf NaN)."""
+    """d(x**y)/dx = y * x**(y-1). Where x == y == 0 the base is taken as 1, so the result is 0
+    there (not 0 * inf = NaN); no mask on the result, so its own derivative in y (1/x at
+    y == 0) stays right."""
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return 0.0 * x if y == 0 else y * power(x, y - 1)
-    return where(equal(y, 0), 0.0, y * power(x, y - 1))
+    base = where(helpers.logical_and(equal(x, 0), equal(y, 0)), 1.0, x)
+    return y * power(base, y - 1)
 
 
 def _pow_dy(ans: Array, x: Array, y: Array) -> Array:
@@ -892,3 +901,11 @@ _FUNCTIONS: list[tuple[Any, Any]] = [
 ]
 for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
+
+
+# Batching for the primitives not built by the combinators above: all act elementwise.
+for _prim in (neg_p, sinc_p, abs_p, fabs_p, cast_p, convert_p, round_p):
+    batch_unary(_prim)
+for _prim in (add_p, sub_p, mul_p, div_p, pow_p, floor_divide_p, remainder_p, fmod_quotient_p,
+              fmod_p, copysign_p, where_p, maximum_p, minimum_p, fmax_p, fmin_p):
+    batch_elementwise(_prim)

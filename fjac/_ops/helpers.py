@@ -20,6 +20,13 @@ from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._ops import elementwise, reductions
 from fjac._ops import shape as shape_ops
+from fjac._vmap import (
+    batch_axis_param,
+    batch_elementwise,
+    batch_rules,
+    batch_unary,
+    move_batch_axis,
+)
 
 Array = Any
 
@@ -55,6 +62,7 @@ __all__ = [
 
 def _unary(name: str, ufunc: np.ufunc) -> tuple[Primitive, Callable[[Array], Array]]:
     prim = Primitive(name, ufunc, nondiff=True)
+    batch_unary(prim)
 
     def fn(x: Array) -> Array:
         return bind(prim, x)
@@ -66,6 +74,7 @@ def _unary(name: str, ufunc: np.ufunc) -> tuple[Primitive, Callable[[Array], Arr
 
 def _binary(name: str, ufunc: np.ufunc) -> tuple[Primitive, Callable[[Array, Array], Array]]:
     prim = Primitive(name, ufunc, nondiff=True)
+    batch_elementwise(prim)
 
     def fn(x1: Array, x2: Array) -> Array:
         return bind(prim, x1, x2)
@@ -138,6 +147,8 @@ def argsort(
     """The indices that sort ``a`` along ``axis`` (of the flattened array when None)."""
     if order is not None:
         raise TypeError("fjac.numpy.argsort: order= (for structured arrays) is not supported")
+    if axis is None:  # the flattened array: an explicit reshape, so batching sees one axis
+        a, axis = shape_ops.ravel(a), -1
     axis = _one_axis(axis, len(shape_of(a)))
     return bind(argsort_p, a, axis=axis, kind=kind, stable=stable)
 
@@ -226,6 +237,10 @@ def array_equal(a1: Array, a2: Array, equal_nan: bool = False) -> bool:
 def _like(name: str, np_fn: Any) -> tuple[Primitive, Callable[..., Array]]:
     prim = Primitive(
         name, lambda x, *, dtype, shape: np_fn(x, dtype=dtype, shape=shape), nondiff=True
+    )
+    # shaped like each example (batch axis kept), or of a given shape (the same for all)
+    batch_rules[prim] = lambda vals, dims, **p: (
+        bind(prim, vals[0], **p), dims[0] if p["shape"] is None else None
     )
 
     def fn(
@@ -334,3 +349,27 @@ _FUNCTIONS: list[tuple[Any, Any]] = [
 ]
 for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
+
+
+def _batch_arg(prim: Primitive) -> None:
+    """argmax/argmin batching: ``axis=None`` means each example flattened."""
+
+    def rule(vals: list[Any], dims: list[Any], *, axis: Any, keepdims: bool) -> tuple[Any, int]:
+        x = move_batch_axis(vals[0], dims[0], 0)
+        if axis is not None:
+            return bind(prim, x, axis=axis + 1, keepdims=keepdims), 0
+        x_shape = shape_of(x)
+        out = bind(prim, shape_ops.reshape(x, (x_shape[0], -1)), axis=1, keepdims=False)
+        if keepdims:
+            out = shape_ops.reshape(out, (x_shape[0],) + (1,) * (len(x_shape) - 1))
+        return out, 0
+
+    batch_rules[prim] = rule
+
+
+_batch_arg(argmax_p)
+_batch_arg(argmin_p)
+batch_axis_param(argsort_p)
+batch_axis_param(all_p)
+batch_axis_param(any_p)
+batch_elementwise(isclose_p)

@@ -11,13 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, Tracer, bind, concrete
+from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import elementwise, shape
 from fjac._vjp import defvjp
+from fjac._vmap import batch_rules, batch_size, move_batch_axis
 
 Array = Any
 
@@ -55,9 +56,38 @@ def indexed_shape(x_shape: tuple[int, ...], idx: tuple[Any, ...]) -> tuple[int, 
     return probe[idx].shape  # type: ignore[no-any-return]
 
 
+def _batched_index(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
+    """``idx`` for a value with a leading batch axis, and the axis of the result where that
+    batch axis lands. NumPy moves the dimensions of advanced indices (arrays, and integers
+    among arrays) to the front when they are not adjacent, so the batch axis follows them."""
+    batched = (slice(None),) + idx
+    if not any(isinstance(i, np.ndarray) for i in idx):
+        return batched, 0
+    advanced = [
+        k for k, i in enumerate(idx)
+        if isinstance(i, (np.ndarray, np.integer))
+        or (isinstance(i, int) and not isinstance(i, bool))
+    ]
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):
+        return batched, 0
+    shapes = [
+        (int(np.count_nonzero(i)),) if i.dtype == bool else i.shape
+        for i in (idx[k] for k in advanced) if isinstance(i, np.ndarray)
+    ]
+    return batched, len(np.broadcast_shapes(*shapes))
+
+
 getitem_p = Primitive("getitem", lambda x, *, idx: x[idx])
 defjvp(getitem_p, lambda t, ans, x, *, idx: getitem(t, idx))
 defvjp(getitem_p, lambda g, ans, x, *, idx: scatter_add(g, idx, shape_of(x)))
+
+
+def _batch_getitem(vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...]) -> Any:
+    batched, out_dim = _batched_index(idx)
+    return bind(getitem_p, move_batch_axis(vals[0], dims[0], 0), idx=batched), out_dim
+
+
+batch_rules[getitem_p] = _batch_getitem
 
 
 def getitem(x: Array, idx: Any) -> Array:
@@ -77,6 +107,18 @@ def _scatter_add_impl(g: Array, *, idx: tuple[Any, ...], shape: tuple[int, ...])
 scatter_add_p = Primitive("scatter_add", _scatter_add_impl)
 defjvp(scatter_add_p, lambda t, ans, g, *, idx, shape: scatter_add(t, idx, shape))
 defvjp(scatter_add_p, lambda ct, ans, g, *, idx, shape: getitem(ct, idx))
+
+
+def _batch_scatter_add(
+    vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...], shape: tuple[int, ...]
+) -> Any:
+    batched, at = _batched_index(idx)
+    size = shape_of(vals[0])[dims[0]]
+    g = move_batch_axis(vals[0], dims[0], at)  # laid out as the batched getitem would give it
+    return bind(scatter_add_p, g, idx=batched, shape=(size,) + shape), 0
+
+
+batch_rules[scatter_add_p] = _batch_scatter_add
 
 
 def scatter_add(values: Array, idx: Any, shape: tuple[int, ...]) -> Array:
@@ -113,6 +155,25 @@ defjvp(scatter_set_p,
 defvjp(scatter_set_p,
        lambda g, ans, x, v, *, idx: scatter_set(g, np.zeros((), dtype_of(g)), idx),
        lambda g, ans, x, v, *, idx: _set_vjp_v(g, x, v, idx))
+
+
+def _batch_scatter_set(vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...]) -> Any:
+    size = batch_size(vals, dims)
+    (x, v), (dx, dv) = vals, dims
+    target = indexed_shape(shape_of(x)[:dx] + shape_of(x)[dx + 1:] if dx is not None
+                           else shape_of(x), idx)
+    batched, at = _batched_index(idx)
+    if dv is None:  # give v the batch axis too, where the batched target has it
+        v = move_batch_axis(shape.broadcast_to(v, target), None, at, size)
+    else:
+        v = move_batch_axis(v, dv, 0)
+        v_shape = shape_of(v)
+        lined_up = v_shape[:1] + (1,) * (len(target) - len(v_shape) + 1) + v_shape[1:]
+        v = move_batch_axis(shape.reshape(v, lined_up), 0, at)
+    return bind(scatter_set_p, move_batch_axis(x, dx, 0, size), v, idx=batched), 0
+
+
+batch_rules[scatter_set_p] = _batch_scatter_set
 
 
 def scatter_set(x: Array, v: Array, idx: Any) -> Array:
@@ -167,22 +228,39 @@ def _multiply_at(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
     return out
 
 
-def _extremum_at(x: Array, idx: tuple[Any, ...], values: Array, ufunc: np.ufunc) -> Array:
-    """``x`` with each element at ``idx`` replaced by ``ufunc`` (minimum or maximum) of it and
-    the ``values`` written there; the derivative goes to the one value that is the result."""
+def _extremum_winners_impl(x: Array, v: Array, *, pos: Array, ufunc: str) -> Array:
+    """For flat ``x`` and the flat values ``v`` written at ``pos``: a boolean array marking,
+    per position, the one value that is the result of ``ufunc`` (x's own element if it is,
+    else the first such value), as ``concatenate([x_wins, v_wins])``."""
+    result = np.array(x, copy=True)
+    vc = np.asarray(v).astype(result.dtype)
+    getattr(np, ufunc).at(result, pos, vc)
+    x_wins = _same(x, result)
+    candidates = np.nonzero(_same(vc, result[pos]) & ~x_wins[pos])[0]
+    _, first = np.unique(pos[candidates], return_index=True)
+    v_wins = np.zeros(len(pos), dtype=bool)
+    v_wins[candidates[first]] = True
+    return np.concatenate([x_wins, v_wins])
+
+
+extremum_winners_p = Primitive("extremum_winners", _extremum_winners_impl, nondiff=True)
+
+
+def _extremum_at(x: Array, idx: tuple[Any, ...], values: Array, ufunc: str) -> Array:
+    """``x`` with each element at ``idx`` replaced by ``ufunc`` ("minimum" or "maximum") of it
+    and the ``values`` written there; the derivative goes to the one value that is the result."""
     x_shape = shape_of(x)
     pos = _write_positions(x_shape, idx)
     v = _flat_values(x_shape, idx, values)
-    xc = np.ravel(np.asarray(concrete(x)))
-    result = xc.copy()
-    vc = np.asarray(concrete(v)).astype(result.dtype)
-    ufunc.at(result, pos, vc)
-    # A value from `values` wins where it equals the result and x's own element does not.
-    wins = _same(vc, result[pos]) & ~_same(xc[pos], result[pos])
-    candidates = np.nonzero(wins)[0]
-    where, first = np.unique(pos[candidates], return_index=True)
-    out = scatter_set(shape.ravel(x), getitem(v, (candidates[first],)), (where,))
-    return shape.reshape(out, x_shape)
+    xf = shape.ravel(x)
+    n = shape_of(xf)[0]
+    wins = bind(extremum_winners_p, xf, v, pos=pos, ufunc=ufunc)
+    x_wins, v_wins = getitem(wins, (slice(None, n),)), getitem(wins, (slice(n, None),))
+    zero = np.zeros((), dtype=dtype_of(v))
+    placed = scatter_add(elementwise.where(v_wins, v, zero), (pos,), (n,))
+    if dtype_of(placed) != dtype_of(x):
+        placed = elementwise.astype(placed, dtype_of(x))
+    return shape.reshape(elementwise.where(x_wins, xf, placed), x_shape)
 
 
 class _IndexUpdateRef:
@@ -220,12 +298,12 @@ class _IndexUpdateRef:
         At a tie the derivative goes to one value only: ``x``'s own element if it is among the
         smallest, else the first such value in index order.
         """
-        return _extremum_at(self._x, self._idx, values, np.minimum)
+        return _extremum_at(self._x, self._idx, values, "minimum")
 
     def max(self, values: Array) -> Array:
         """A new array: ``x`` with ``maximum(x[idx], values)`` at ``idx`` (repeated indices
         take the maximum of all their values); ties as in ``min``."""
-        return _extremum_at(self._x, self._idx, values, np.maximum)
+        return _extremum_at(self._x, self._idx, values, "maximum")
 
 
 class _IndexUpdateHelper:
@@ -250,17 +328,18 @@ def at(x: Array) -> _IndexUpdateHelper:
 
 def take(a: Array, indices: Any, axis: int | None = None) -> Array:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None)."""
+    indices = np.asarray(canonical_index((indices,))[0])
     if axis is None:
-        return getitem(shape.ravel(a), (np.asarray(indices),))
+        return getitem(shape.ravel(a), (indices,))
     ndim = len(shape_of(a))
     axis = int(axis) % ndim
-    return getitem(a, (slice(None),) * axis + (np.asarray(indices),))
+    return getitem(a, (slice(None),) * axis + (indices,))
 
 
 def take_along_axis(arr: Array, indices: Any, axis: int | None = -1) -> Array:
     """Elements of ``arr`` at ``indices`` along ``axis``, matched position by position along
     the other axes (as produced by ``argsort``); None means the flattened array."""
-    indices = np.asarray(indices)
+    indices = np.asarray(canonical_index((indices,))[0])
     if indices.dtype.kind not in "iu":
         raise IndexError(f"take_along_axis: indices must be integers, got dtype {indices.dtype}")
     if axis is None:

@@ -22,6 +22,7 @@ from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, indexing, reductions, shape
 from fjac._vjp import defvjp, defvjp_argnum
+from fjac._vmap import batch_rules, move_batch_axis
 
 Array = Any
 
@@ -77,6 +78,50 @@ def _matmul_vjp_y(g: Array, ans: Array, x: Array, y: Array) -> Array:
 matmul_p = Primitive("matmul", np.matmul)
 defjvp(matmul_p, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
 defvjp(matmul_p, _matmul_vjp_x, _matmul_vjp_y)
+
+
+def _batched_matrix(v: Array, d: int | None, vector_axis: int, rank: int) -> Array:
+    """An operand of a batched matmul: a vector promoted to a matrix (a row for the first
+    operand, a column for the second), the batch axis in front, padded to ``rank`` + 1 axes."""
+    is_vector = len(shape_of(v)) - (d is not None) == 1
+    if d is None:
+        return shape.expand_dims(v, vector_axis) if is_vector else v
+    v = move_batch_axis(v, d, 0)
+    if is_vector:
+        v = shape.expand_dims(v, vector_axis)
+    s = shape_of(v)
+    return shape.reshape(v, s[:1] + (1,) * (rank - len(s) + 1) + s[1:])
+
+
+def _batch_matmul(vals: list[Array], dims: list[int | None]) -> tuple[Array, int]:
+    (x, y), (dx, dy) = vals, dims
+    x_rank = len(shape_of(x)) - (dx is not None)
+    y_rank = len(shape_of(y)) - (dy is not None)
+    # One matrix product instead of a stack of them, when one side is a single matrix:
+    if dx is None and x_rank == 2 and y_rank <= 2:
+        # M @ y for every example: the examples become columns of one right-hand side
+        y = move_batch_axis(y, dy, 1 if y_rank == 2 else 0)
+        ys = shape_of(y)
+        if y_rank == 1:  # (B, n) -> M @ yᵀ is (k, B): the batch axis is 1
+            return bind(matmul_p, x, shape.swapaxes(y, 0, 1)), 1
+        out = bind(matmul_p, x, shape.reshape(y, (ys[0], ys[1] * ys[2])))
+        return shape.reshape(out, (shape_of(x)[0], ys[1], ys[2])), 1
+    if dy is None and y_rank == 2 and x_rank >= 1:
+        # x @ M for every example: the examples become rows of one left-hand side
+        x = move_batch_axis(x, dx, 0)
+        xs = shape_of(x)
+        out = bind(matmul_p, shape.reshape(x, (-1, xs[-1])), y)
+        return shape.reshape(out, xs[:-1] + shape_of(y)[-1:]), 0
+    rank = max(2, len(shape_of(x)) - (dx is not None), len(shape_of(y)) - (dy is not None))
+    out = bind(matmul_p, _batched_matrix(x, dx, -2, rank), _batched_matrix(y, dy, -1, rank))
+    s = shape_of(out)
+    x_vec = len(shape_of(x)) - (dx is not None) == 1
+    y_vec = len(shape_of(y)) - (dy is not None) == 1
+    keep = s[:-2] + (() if x_vec else s[-2:-1]) + (() if y_vec else s[-1:])
+    return shape.reshape(out, keep), 0
+
+
+batch_rules[matmul_p] = _batch_matmul
 
 
 def matmul(x1: Array, x2: Array) -> Array:
@@ -198,6 +243,18 @@ def _einsum_vjp(i: int, g: Array, ans: Array, *xs: Array, subscripts: str) -> Ar
 einsum_p = Primitive("einsum", _einsum_impl)
 defjvp_argnum(einsum_p, _einsum_jvp)
 defvjp_argnum(einsum_p, _einsum_vjp)
+
+
+def _batch_einsum(vals: list[Array], dims: list[int | None], *, subscripts: str) -> Any:
+    """A fresh letter for the batch axis, in front of every batched operand and the output."""
+    ins, out = _split_spec(subscripts)
+    b = next(c for c in string.ascii_letters if c not in subscripts)
+    terms = [term if d is None else b + term for term, d in zip(ins, dims)]
+    args = [v if d is None else move_batch_axis(v, d, 0) for v, d in zip(vals, dims)]
+    return bind(einsum_p, *args, subscripts=",".join(terms) + "->" + b + out), 0
+
+
+batch_rules[einsum_p] = _batch_einsum
 
 
 def _sublist_subscripts(args: Sequence[Any]) -> tuple[str, list[Any]]:

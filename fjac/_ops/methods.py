@@ -36,6 +36,13 @@ def _transpose(self: Tracer, *axes: Any) -> Array:
     return shape.transpose(self, axes or None)
 
 
+def _sort_in_place(self: Tracer, *args: Any, **kwargs: Any) -> None:
+    raise TypeError(
+        "x.sort() sorts an ndarray in place, and traced arrays are immutable; "
+        "use x = fjac.numpy.sort(x) instead"
+    )
+
+
 _OPERATORS: dict[str, Any] = {
     "__add__": el.add, "__radd__": _swap(el.add),
     "__sub__": el.subtract, "__rsub__": _swap(el.subtract),
@@ -49,7 +56,10 @@ _OPERATORS: dict[str, Any] = {
     "__getitem__": indexing.getitem, "__iter__": _iter,
     "__array_ufunc__": _dispatch.array_ufunc, "__array_function__": _dispatch.array_function,
     "reshape": _reshape, "transpose": _transpose, "ravel": shape.ravel,
-    "flatten": shape.ravel, "squeeze": shape.squeeze, "swapaxes": shape.swapaxes,
+    "flatten": shape.flatten, "squeeze": shape.squeeze, "swapaxes": shape.swapaxes,
+    "repeat": shape.repeat, "take": indexing.take, "diagonal": linalg.diagonal,
+    "trace": linalg.trace, "sort": _sort_in_place,
+    "mT": property(lambda self: shape.swapaxes(self, -1, -2)),
     "sum": reductions.sum, "mean": reductions.mean, "dot": linalg.dot, "astype": el.astype,
     "T": property(lambda self: shape.transpose(self)),
     "at": property(indexing.at),

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind
+from fjac._core import Primitive, bind, concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import elementwise, helpers, indexing, shape
 from fjac._vjp import defvjp
+from fjac._vmap import batch_axis_param
 
 Array = Any
 
@@ -346,11 +347,13 @@ def _extremum(
 ) -> Array:
     _unsupported(name, out=out, where=where)
     axes = normalize_axis(axis, len(shape_of(a)))
-    result = bind(prim, a, axis=axes, keepdims=bool(keepdims))
     if initial is None:
-        return result
+        return bind(prim, a, axis=axes, keepdims=bool(keepdims))
+    if _count(shape_of(a), axes) == 0:  # an empty reduction is ``initial`` itself
+        zeros = np.zeros(shape_of(a), dtype_of(a)).sum(axis=axes, keepdims=bool(keepdims))
+        return elementwise.add(zeros, initial)
     pick = elementwise.maximum if prim is max_p else elementwise.minimum
-    return pick(result, initial)
+    return pick(bind(prim, a, axis=axes, keepdims=bool(keepdims)), initial)
 
 
 def max(  # noqa: A001
@@ -414,7 +417,7 @@ def average(
     else:
         w = _weights_like(weights, a_shape, axis)
         scale = sum(w, axes, keepdims=keepdims)
-        if helpers.any(elementwise.equal(scale, 0)):
+        if np.any(concrete(elementwise.equal(scale, 0))):
             raise ZeroDivisionError("average: the weights sum to zero and cannot be normalized")
         avg = elementwise.divide(sum(a * w, axes, keepdims=keepdims), scale)
         scale = shape.broadcast_to(scale, shape_of(avg))
@@ -474,7 +477,7 @@ def std(
     """
     v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
     zero = elementwise.equal(v, 0)
-    if not helpers.any(zero):
+    if not np.any(concrete(zero)):  # (all examples at once under vmap)
         return elementwise.sqrt(v)
     return elementwise.where(zero, 0.0, elementwise.sqrt(elementwise.where(zero, 1.0, v)))
 
@@ -521,3 +524,8 @@ _FUNCTIONS: list[tuple[Any, Any]] = [
 ]
 for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
+
+
+# Every reduction here takes its axes as a parameter: the batch axis goes in front.
+for _prim in (sum_p, prod_p, max_p, min_p, cumsum_p, cumprod_p):
+    batch_axis_param(_prim)

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, concrete, is_tracer
+from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops import elementwise, indexing, reductions
 from fjac._vjp import defvjp, defvjp_argnum
+from fjac._vmap import batch_all_front, batch_rules, move_batch_axis
 
 Array = Any
 
@@ -71,6 +72,14 @@ def _resolve(dims: tuple[int, ...], size: int) -> tuple[int, ...]:
 
 
 reshape_p = Primitive("reshape", lambda x, *, shape: np.reshape(x, shape))
+
+
+def _batch_reshape(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
+    x = move_batch_axis(vals[0], dims[0], 0)
+    return bind(reshape_p, x, shape=shape_of(x)[:1] + shape), 0
+
+
+batch_rules[reshape_p] = _batch_reshape
 defjvp(reshape_p, lambda t, ans, x, *, shape: reshape(t, shape))
 defvjp(reshape_p, lambda g, ans, x, *, shape: reshape(g, shape_of(x)))
 
@@ -99,6 +108,16 @@ def ravel(a: Array, order: str = "C") -> Array:
 
 
 broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape))
+
+
+def _batch_broadcast_to(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
+    x = move_batch_axis(vals[0], dims[0], 0)
+    x_shape = shape_of(x)
+    lined_up = x_shape[:1] + (1,) * (len(shape) - len(x_shape) + 1) + x_shape[1:]
+    return bind(broadcast_to_p, bind(reshape_p, x, shape=lined_up), shape=x_shape[:1] + shape), 0
+
+
+batch_rules[broadcast_to_p] = _batch_broadcast_to
 defjvp(broadcast_to_p, lambda t, ans, x, *, shape: broadcast_to(t, shape))
 defvjp(broadcast_to_p, lambda g, ans, x, *, shape: _sum_to(g, shape_of(x)))
 
@@ -124,6 +143,10 @@ def broadcast_to(array: Array, shape: Any) -> Array:
 
 
 transpose_p = Primitive("transpose", lambda x, *, axes: np.transpose(x, axes))
+batch_rules[transpose_p] = lambda vals, dims, *, axes: (
+    bind(transpose_p, move_batch_axis(vals[0], dims[0], 0), axes=(0,) + tuple(a + 1 for a in axes)),
+    0,
+)
 defjvp(transpose_p, lambda t, ans, x, *, axes: transpose(t, axes))
 defvjp(transpose_p, lambda g, ans, x, *, axes: transpose(g, tuple(np.argsort(axes))))
 
@@ -185,6 +208,7 @@ def squeeze(a: Array, axis: Any = None) -> Array:
 
 
 stack_p = Primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis))
+batch_all_front(stack_p)
 defjvp_argnum(stack_p, lambda i, t, ans, *xs, axis: _place_in_stack(i, t, xs, axis))
 defvjp_argnum(stack_p, lambda i, g, ans, *xs, axis: _index_along(g, i, axis))
 
@@ -213,6 +237,7 @@ def stack(arrays: Sequence[Array], axis: int = 0) -> Array:
 
 
 concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
+batch_all_front(concatenate_p)
 defjvp_argnum(concatenate_p, lambda i, t, ans, *xs, axis: _place_in_concat(i, t, xs, axis))
 defvjp_argnum(concatenate_p, lambda i, g, ans, *xs, axis: _slice_of_concat(i, g, xs, axis))
 
@@ -277,6 +302,7 @@ def _split_vjp(g: tuple[Array, ...], ans: Any, x: Array, *, bounds: Any, axis: i
 
 
 split_p = Primitive("split", _split_impl, multiple_results=True)
+batch_all_front(split_p)
 jvp_rules[split_p] = _split_jvp
 defvjp(split_p, _split_vjp)
 
@@ -495,7 +521,7 @@ def pad(array: Array, pad_width: Any, mode: str = "constant", **kwargs: Any) -> 
     one pair for all, or one int).
 
     Modes: "constant" (``constant_values``: a number, a traced scalar, or pairs per axis),
-    and "edge", "reflect", "symmetric", "wrap" (``reflect_type`` as in NumPy).
+    and "edge", "reflect", "symmetric", "wrap" (``reflect_type="even"`` only).
     """
     a_shape = shape_of(array)
     ndim = len(a_shape)
@@ -514,6 +540,8 @@ def pad(array: Array, pad_width: Any, mode: str = "constant", **kwargs: Any) -> 
     unknown = set(kwargs) - allowed
     if unknown:
         raise TypeError(f"pad: unsupported keyword(s) {sorted(unknown)} for mode {mode!r}")
+    if kwargs.get("reflect_type", "even") != "even":
+        raise ValueError("pad: only reflect_type='even' is supported (the default)")
     if mode == "constant":
         return _pad_constant(array, widths, kwargs.get("constant_values", 0))
     for i in range(ndim):
@@ -550,6 +578,37 @@ def _pad_constant(array: Array, widths: Any, values: Any) -> Array:
     return array
 
 
+def _order(key: Array, axis: int, kind: Any, stable: Any) -> Array:
+    return np.argsort(key, axis=axis, kind=kind, stable=stable)
+
+
+def _permute_impl(key: Array, t: Array, *, axis: int, kind: Any, stable: Any) -> Array:
+    return np.take_along_axis(np.asarray(t), _order(key, axis, kind, stable), axis=axis)
+
+
+def _unpermute_impl(key: Array, g: Array, *, axis: int, kind: Any, stable: Any) -> Array:
+    out = np.empty(np.shape(g), dtype=np.result_type(g))
+    np.put_along_axis(out, _order(key, axis, kind, stable), g, axis=axis)
+    return out
+
+
+# ``t`` rearranged the way sorting rearranges ``key`` (and back): the derivative of a sort.
+# The order is recomputed from ``key`` inside each primitive, so no traced index is needed.
+permute_p = Primitive("sort_permute", _permute_impl)
+unpermute_p = Primitive("sort_unpermute", _unpermute_impl)
+batch_all_front(permute_p)
+batch_all_front(unpermute_p)
+defjvp(permute_p, None, lambda t, ans, key, x, **p: bind(permute_p, key, t, **p))
+defvjp(permute_p, None, lambda g, ans, key, x, **p: bind(unpermute_p, key, g, **p))
+defjvp(unpermute_p, None, lambda t, ans, key, x, **p: bind(unpermute_p, key, t, **p))
+defvjp(unpermute_p, None, lambda g, ans, key, x, **p: bind(permute_p, key, g, **p))
+
+sort_p = Primitive("sort", lambda x, **p: np.take_along_axis(x, _order(x, **p), axis=p["axis"]))
+batch_all_front(sort_p)
+defjvp(sort_p, lambda t, ans, x, **p: bind(permute_p, x, t, **p))
+defvjp(sort_p, lambda g, ans, x, **p: bind(unpermute_p, x, g, **p))
+
+
 def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *,
          stable: Any = None) -> Array:
     """``a`` sorted along ``axis`` (the flattened array when None).
@@ -563,8 +622,8 @@ def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *
         raise TypeError("sort: order= (sorting structured arrays by field) is not supported")
     if axis is None:
         a, axis = ravel(a), -1
-    positions = np.argsort(concrete(a), axis=axis, kind=kind, stable=stable)
-    return indexing.take_along_axis(a, positions, axis=axis)
+    ax = reductions.normalize_axis(axis, len(shape_of(a)))[0]
+    return bind(sort_p, a, axis=ax, kind=kind, stable=stable)
 
 
 def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Array:
@@ -602,10 +661,11 @@ def _has_tracer(obj: Any) -> bool:
     return False
 
 
-def _concrete_tree(obj: Any) -> Any:
+def _leaf_dtypes(obj: Any) -> list[np.dtype[Any]]:
+    """The dtype of each leaf of nested lists, as ``numpy.array`` would see it."""
     if isinstance(obj, (list, tuple)):
-        return [_concrete_tree(o) for o in obj]
-    return concrete(obj)
+        return [d for o in obj for d in _leaf_dtypes(o)]
+    return [obj.dtype if is_tracer(obj) else np.asarray(obj).dtype]
 
 
 def _stack_nested(obj: Any, dtype: np.dtype[Any]) -> Array:
@@ -629,8 +689,8 @@ def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0, 
     unknown = set(kwargs) - {"order", "subok"}
     if unknown:
         raise TypeError(f"array: unsupported keyword(s) {sorted(unknown)} with traced values")
-    template = np.array(_concrete_tree(object), dtype=dtype)
-    out = _stack_nested(object, template.dtype)
+    target = np.dtype(dtype) if dtype is not None else np.result_type(*_leaf_dtypes(object))
+    out = _stack_nested(object, target)
     if len(shape_of(out)) < ndmin:
         out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + shape_of(out))
     return out
