@@ -11,6 +11,7 @@ from fjac import tree as tree
 from fjac._api import grad, stop_gradient, value_and_grad
 from fjac._custom import custom_jvp, custom_vjp
 from fjac._dtypes import float0
+from fjac._graph import make_graph
 from fjac._jacobian import hessian, jacfwd, jacobian, jacrev
 from fjac._jvp import jvp
 from fjac._vjp import vjp
@@ -30,6 +31,7 @@ __all__ = [
     "stop_gradient",
     "custom_jvp",
     "custom_vjp",
+    "make_graph",
     "vmap",
     "float0",
     "numpy",

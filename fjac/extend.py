@@ -1,0 +1,56 @@
+"""Defining new primitives: the same pieces fjac's own operations are built from.
+
+A primitive is a name and a NumPy implementation; each interpretation has a rule for it::
+
+    import numpy as np
+    from fjac import extend
+
+    cube_p = extend.Primitive("cube", lambda x: x ** 3)
+    extend.defjvp(cube_p, lambda t, ans, x: t * 3.0 * x ** 2)
+    extend.defvjp(cube_p, lambda g, ans, x: g * 3.0 * x ** 2)
+    extend.batch_unary(cube_p)
+
+    def cube(x):
+        return extend.bind(cube_p, x)
+
+Rules must be written with fjac operations (tracers' operators, ``fjac.numpy``), never with
+NumPy on values that may be traced: that is what makes the derivative differentiable again.
+``register_function(np.some_function, cube)`` makes unmodified NumPy code call it on tracers.
+See docs/extending.md for a worked example.
+"""
+
+from fjac._core import Primitive, bind, concrete, is_tracer
+from fjac._dispatch import register_function, register_ufunc
+from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
+from fjac._ops.elementwise import broadcast_like, unbroadcast
+from fjac._vjp import defvjp, defvjp_argnum, defvjp_joint, vjp_rules
+from fjac._vmap import (
+    batch_axis_param,
+    batch_elementwise,
+    batch_rules,
+    batch_unary,
+    move_batch_axis,
+)
+
+__all__ = [
+    "Primitive",
+    "bind",
+    "is_tracer",
+    "concrete",
+    "defjvp",
+    "defjvp_argnum",
+    "jvp_rules",
+    "defvjp",
+    "defvjp_argnum",
+    "defvjp_joint",
+    "vjp_rules",
+    "batch_rules",
+    "batch_unary",
+    "batch_elementwise",
+    "batch_axis_param",
+    "move_batch_axis",
+    "register_function",
+    "register_ufunc",
+    "unbroadcast",
+    "broadcast_like",
+]
