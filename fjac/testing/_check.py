@@ -123,7 +123,7 @@ def _flatten_call(
             f"{type(args).__name__}; write ({args!r},) for a single argument"
         )
     path_leaves, tree = tree_flatten_with_path(tuple(args))
-    leaves = [np.asarray(x) if not hasattr(x, "dtype") else x for _, x in path_leaves]
+    leaves = [x for _, x in path_leaves]  # non-float leaves pass through untouched
     float_pos = [i for i, x in enumerate(leaves) if _is_float(x)]
     if not float_pos:
         raise TypeError(
@@ -145,7 +145,8 @@ def _flatten_call(
             "there is no derivative to check"
         )
     in_names = [_argument_name(path_leaves[i][0]) for i in float_pos]
-    xs = [leaves[i] for i in float_pos]
+    xs = [leaves[i] if isinstance(leaves[i], np.ndarray) else np.asarray(leaves[i])
+          for i in float_pos]
     return _Flat(fun, in_names, out_names), xs, _float_outputs(out)
 
 
@@ -581,7 +582,8 @@ def check_jacobian(
     out = f(*args)
     tol = _tolerance(tree_flatten(args)[0] + tree_flatten(out)[0], eps, atol, rtol)
     # Analytic Jacobians differ only by rounding: a tight tolerance, scaled by the dtype.
-    u = max(float(np.finfo(_dtype(x)).eps) for x in tree_flatten(args)[0] if _is_float(x))
+    u = max((float(np.finfo(_dtype(x)).eps) for x in tree_flatten(args)[0] if _is_float(x)),
+            default=float(np.finfo(np.float64).eps))
     exact = _Tolerance(tol.eps, atol=1e3 * u, rtol=1e3 * u)
     analytic = {name: _as_matrix(j(*args), out, args)
                 for name, j in {**_reverse_variants(f, argnums),

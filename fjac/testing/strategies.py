@@ -118,6 +118,7 @@ def arrays(
         A strategy of NumPy arrays.
 
     Example:
+        >>> import numpy as np, fjac.numpy as fnp
         >>> from hypothesis import given
         >>> @given(arrays(shape=(3,), domain="positive"))
         ... def test_log_is_finite(x):
@@ -141,6 +142,7 @@ def broadcastable_shapes(
     missing leading dimensions are both drawn.
 
     Example:
+        >>> import numpy as np, fjac.numpy as fnp
         >>> from hypothesis import given
         >>> @given(broadcastable_shapes())
         ... def test_add_broadcasts(shapes):
@@ -178,6 +180,7 @@ def pytrees(
             none).
 
     Example:
+        >>> import fjac
         >>> from hypothesis import given
         >>> @given(pytrees(max_depth=2))
         ... def test_flatten_round_trips(tree):
@@ -196,8 +199,11 @@ def pytrees(
 @st.composite
 def _trees(draw: Any, leaves: st.SearchStrategy[Any], depth: int, width: int) -> Any:
     """A leaf, or (while ``depth`` lasts) a container of smaller trees; leaves shrink first."""
-    kinds = ["leaf"] + (["tuple", "list", "dict", "namedtuple", "none"] if depth > 0 else [])
-    kind = draw(st.sampled_from(kinds))
+    # drawn from one list at every depth (then a leaf at the limit), so that hypothesis can
+    # shrink a tree by replacing it with one of its subtrees
+    kind = draw(st.sampled_from(["leaf", "tuple", "list", "dict", "namedtuple", "none"]))
+    if depth <= 0:
+        kind = "leaf"
     if kind == "leaf":
         return draw(leaves)
     if kind == "none":
@@ -441,7 +447,6 @@ OPERATIONS: tuple[Operation, ...] = (
     _unary("log10", _POSITIVE, _monotone(math.log10)),
     _unary("cbrt", _POSITIVE, _monotone(lambda v: v ** (1 / 3))),
     _unary("deg2rad", _REAL, _monotone(math.radians)),
-    _unary("rad2deg", (-0.3, 0.3), _monotone(math.degrees)),
     # smooth binary functions (kept off their singular points)
     _binary("arctan2", None, 100, ((-10.0, 10.0), _POSITIVE), lambda a, b, **_: (-1.6, 1.6)),
     _binary("hypot", None, 100, (_POSITIVE, (-10.0, 10.0)),
@@ -598,11 +603,8 @@ class _Context:
         return next(o for o in OPERATIONS if o.name == name and o.kind == "unary")
 
 
-@st.composite
-def _fit(draw: Any, ctx: _Context, node: _Node, domain: Interval) -> _Node:
-    """``node``, passed through an adapter when its interval does not fit ``domain``."""
-    if _inside(node.interval, domain):
-        return node
+def _adapted(ctx: _Context, node: _Node, domain: Interval) -> list[_Node]:
+    """``node`` through each adapter whose output interval fits ``domain``."""
     fitting = []
     for chain in _ADAPTERS:
         adapted = node
@@ -610,6 +612,15 @@ def _fit(draw: Any, ctx: _Context, node: _Node, domain: Interval) -> _Node:
             adapted = _apply(ctx.op(name), [adapted], node.shape)
         if _inside(adapted.interval, domain):
             fitting.append(adapted)
+    return fitting
+
+
+@st.composite
+def _fit(draw: Any, ctx: _Context, node: _Node, domain: Interval) -> _Node:
+    """``node``, passed through an adapter when its interval does not fit ``domain``."""
+    if _inside(node.interval, domain):
+        return node
+    fitting = _adapted(ctx, node, domain)
     if not fitting:
         raise ValueError(f"differentiable_functions: no adapter maps into domain {domain}")
     return draw(st.sampled_from(fitting))  # type: ignore[no-any-return]
@@ -629,15 +640,23 @@ def _leaf(draw: Any, ctx: _Context, shape: tuple[int, ...]) -> _Node:
     return _apply(total, [fitted], (), operand_shape=ctx.main_shape)
 
 
+_ELEMENTWISE = ("unary", "binary", "where")
+
+
+def _eligible(ctx: _Context, kind: str, shape: tuple[int, ...]) -> list[Operation]:
+    """The rows of ``kind`` that can make a node of ``shape`` (by their operand's rank)."""
+    operand = shape if kind in _ELEMENTWISE else ctx.main_shape
+    return [op for op in ctx.ops if op.kind == kind and len(operand) >= op.min_ndim]
+
+
 def _kinds(ctx: _Context, shape: tuple[int, ...]) -> list[str]:
     """The kinds of node that can produce ``shape``, simplest first (shrinking goes there)."""
-    present = {op.kind for op in ctx.ops}
-    kinds = ["leaf"] + [k for k in ("unary", "binary", "where") if k in present]
+    kinds = list(_ELEMENTWISE)
     if shape == () and ctx.main_shape != ():
-        kinds += [k for k in ("reduce", "inner") if k in present]
+        kinds += ["reduce", "inner"]
     if len(shape) == 2 and shape == ctx.main_shape:
-        kinds += [k for k in ("matmul", "permute") if k in present]
-    return kinds
+        kinds += ["matmul", "permute"]
+    return ["leaf"] + [k for k in kinds if _eligible(ctx, k, shape)]
 
 
 @st.composite
@@ -646,13 +665,18 @@ def _expr(
 ) -> _Node:
     """A random program node of ``shape`` with at most ``depth`` operations on any path (at
     least one at the root: a program that is just an input tests nothing)."""
-    kinds = _kinds(ctx, shape) if depth > 0 else ["leaf"]
-    if root and len(kinds) > 1:
-        kinds = kinds[1:]
+    # The kind is drawn from the same list whatever the depth, then overridden at the limits:
+    # a subprogram's choices then mean the same wherever they sit, so hypothesis can shrink a
+    # program by replacing it with any of its subprograms.
+    kinds = _kinds(ctx, shape)
     kind = draw(st.sampled_from(kinds))
+    if depth <= 0:
+        kind = "leaf"
+    elif root and kind == "leaf" and len(kinds) > 1:
+        kind = kinds[1]
     if kind == "leaf":
         return draw(_leaf(ctx, shape))  # type: ignore[no-any-return]
-    op = draw(st.sampled_from([o for o in ctx.ops if o.kind == kind]))
+    op = draw(st.sampled_from(_eligible(ctx, kind, shape)))
     sub = depth - 1
     if kind == "unary":
         child = draw(_fit(ctx, draw(_expr(ctx, shape, sub)), op.domains(shape)[0]))
@@ -676,9 +700,10 @@ def _binary_node(
     draw: Any, ctx: _Context, op: Operation, shape: tuple[int, ...], depth: int
 ) -> _Node:
     """``a <op> b``: both of ``shape``, or one a broadcast scalar, constant or keepdims sum."""
-    forms = ["same", "constant"]
-    if shape != ():
-        forms += ["scalar", "keepdims"] if any(o.kind == "reduce" for o in ctx.ops) else ["scalar"]
+    forms = ["same", "constant"] + (["scalar"] if shape != () else [])
+    reducers = [o for o in _eligible(ctx, "reduce", shape) if o.keepdims and shape != ()]
+    if reducers:
+        forms.append("keepdims")
     form = draw(st.sampled_from(forms))
     side = draw(st.sampled_from([1, 0]))  # which operand takes the other form
     children: list[_Node] = []
@@ -691,9 +716,10 @@ def _binary_node(
         if this == "scalar":
             node = draw(_expr(ctx, (), depth))
         elif this == "keepdims":
-            reduce_op = draw(st.sampled_from([o for o in ctx.ops if o.kind == "reduce"]))
-            k = LIMIT / shape[-1]
-            inner = draw(_fit(ctx, draw(_expr(ctx, shape, depth)), (-k, k)))
+            reduce_op = draw(st.sampled_from(reducers))
+            # the domain of a reduction over the last axis alone
+            reduced_domain = reduce_op.domains((shape[-1],))[0]
+            inner = draw(_fit(ctx, draw(_expr(ctx, shape, depth)), reduced_domain))
             node = _apply(reduce_op, [inner], shape[:-1] + (1,), operand_shape=shape,
                           keepdims=True)
         else:
