@@ -32,6 +32,7 @@ __all__ = [
     "batch_size",
     "batch_all_front",
     "batch_leading",
+    "broadcast_front",
 ]
 
 Array = Any
@@ -122,31 +123,34 @@ def _batched_rank(x: Array, dim: int | None) -> int:
     return len(_edge.shape_of(x)) - (dim is not None)
 
 
-def batch_elementwise(prim: Primitive) -> None:
-    """Register the batch rule of a broadcasting elementwise primitive (any number of args).
+def broadcast_front(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+    """The arguments of a primitive that broadcasts its leading axes, lined up for NumPy:
+    batched ones get their batch axis in front and as many length-1 axes after it as they
+    lack against the widest argument; unbatched ones are left as they are (broadcasting puts
+    them under every example)."""
+    from fjac._ops import shape
 
-    Batched arguments get their batch axis in front, and as many length-1 axes after it as
-    they lack against the widest argument, so NumPy's broadcasting lines examples up.
-    """
-
-    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
-        from fjac._ops import shape
-
-        rank = max(_batched_rank(v, d) for v, d in zip(vals, dims))
-        args = []
-        for v, d in zip(vals, dims):
-            if d is None:
-                args.append(v)
-                continue
-            v = move_batch_axis(v, d, 0)
-            v_shape = _edge.shape_of(v)
-            missing = rank - (len(v_shape) - 1)
-            if missing:
-                v = shape.reshape(v, v_shape[:1] + (1,) * missing + v_shape[1:])
+    rank = max(_batched_rank(v, d) for v, d in zip(vals, dims))
+    args = []
+    for v, d in zip(vals, dims):
+        if d is None:
             args.append(v)
-        return bind(prim, *args, **params), 0
+            continue
+        v = move_batch_axis(v, d, 0)
+        v_shape = _edge.shape_of(v)
+        missing = rank - (len(v_shape) - 1)
+        if missing:
+            v = shape.reshape(v, v_shape[:1] + (1,) * missing + v_shape[1:])
+        args.append(v)
+    return args
 
-    batch_rules[prim] = rule
+
+def batch_elementwise(prim: Primitive) -> None:
+    """Register the batch rule of a broadcasting elementwise primitive (any number of args):
+    the arguments lined up by ``broadcast_front``, one call."""
+    batch_rules[prim] = lambda vals, dims, **params: (
+        bind(prim, *broadcast_front(vals, dims), **params), 0
+    )
 
 
 def batch_unary(prim: Primitive) -> None:
@@ -193,12 +197,12 @@ def batch_all_front(prim: Primitive) -> None:
 
 def batch_leading(prim: Primitive) -> None:
     """Register the batch rule of a primitive that already maps over leading axes, as NumPy's
-    linear algebra does over stacks of matrices: batched arguments get the batch axis in
-    front, unbatched ones are left to NumPy's broadcasting."""
+    linear algebra does over stacks of matrices: the arguments lined up by
+    ``broadcast_front`` (so in ``solve`` a batched matrix meets an unbatched stack example by
+    example), one call."""
 
     def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
-        args = [v if d is None else move_batch_axis(v, d, 0) for v, d in zip(vals, dims)]
-        out = bind(prim, *args, **params)
+        out = bind(prim, *broadcast_front(vals, dims), **params)
         return out, (0,) * len(out) if prim.multiple_results else 0
 
     batch_rules[prim] = rule
