@@ -6,8 +6,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float, kind_name
@@ -133,7 +131,7 @@ def _value_and_grad(
         if isinstance(out, VJPTracer) and out._main is main:
             value = out.primal
             _check_scalar_output(value, transform)
-            seed = np.ones((), dtype=dtype_of(value))
+            seed = dtype_of(value).type(1)  # an immutable scalar: rules may pass it on
             cts = backward(main.tape, [(out.node, seed)], _count(in_nodes), free=True)
         else:
             value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)

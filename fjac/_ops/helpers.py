@@ -9,6 +9,7 @@ queries (``shape``, ``ndim``, ``size``, ``result_type``) only read static inform
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -329,7 +330,7 @@ def size(a: Array, axis: int | None = None) -> int:
     """The number of elements (along ``axis`` when given)."""
     dims = shape_of(a)
     if axis is None:
-        return int(np.prod(dims, dtype=np.int64))
+        return math.prod(dims)
     return dims[reductions.normalize_axis(axis, len(dims))[0]]
 
 

@@ -7,6 +7,7 @@ repeated integer indices; ``scatter_add`` is in turn transposed by ``getitem``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -135,7 +136,7 @@ def _scatter_set_impl(x: Array, v: Array, *, idx: tuple[Any, ...]) -> Array:
 def _set_winners(x_shape: tuple[int, ...], idx: tuple[Any, ...]) -> Array:
     """A mask over ``x[idx]``: True where that write is the one that remains (NumPy's last)."""
     target_shape = indexed_shape(x_shape, idx)
-    order = np.arange(int(np.prod(target_shape, dtype=np.int64))).reshape(target_shape)
+    order = np.arange(math.prod(target_shape)).reshape(target_shape)
     writer = np.full(x_shape, -1, dtype=np.int64)
     writer[idx] = order
     return writer[idx] == order
@@ -184,7 +185,7 @@ def scatter_set(x: Array, v: Array, idx: Any) -> Array:
 
 def _write_positions(x_shape: tuple[int, ...], idx: tuple[Any, ...]) -> Array:
     """The flat position in ``x`` of each element of ``x[idx]``, in NumPy's write order."""
-    size = int(np.prod(x_shape, dtype=np.int64))
+    size = math.prod(x_shape)
     return np.arange(size, dtype=np.intp).reshape(x_shape)[idx].ravel()
 
 
@@ -218,7 +219,7 @@ def _multiply_at(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
     pos = _write_positions(x_shape, idx)
     v = _flat_values(x_shape, idx, values)
     occ = _occurrence(pos)
-    ones = np.ones(int(np.prod(x_shape, dtype=np.int64)), dtype=dtype_of(x))
+    ones = np.ones(math.prod(x_shape), dtype=dtype_of(x))
     out = x
     for r in range(int(occ.max()) + 1 if pos.size else 0):
         pick = np.nonzero(occ == r)[0]

@@ -9,6 +9,7 @@ cotangent on the diagonal where an operand repeats an index (``'ii->'``).
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Sequence
 from typing import Any
@@ -156,7 +157,7 @@ def tensordot(a: Array, b: Array, axes: Any = 2) -> Array:
         raise ValueError(f"tensordot: shape mismatch for sum over axes {axes}: {sa} and {sb}")
     free_a = [i for i in range(len(sa)) if i not in axes_a]
     free_b = [i for i in range(len(sb)) if i not in axes_b]
-    k = int(np.prod([sa[i] for i in axes_a], dtype=np.int64))
+    k = math.prod([sa[i] for i in axes_a])
     a2 = shape.reshape(shape.transpose(a, free_a + axes_a), (-1, k))
     b2 = shape.reshape(shape.transpose(b, axes_b + free_b), (k, -1))
     out_shape = tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b)

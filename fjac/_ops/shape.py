@@ -5,6 +5,7 @@ cotangent; ``sort`` is the gather ``take_along_axis(a, argsort(a))``."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,16 +63,20 @@ def _resolve(dims: tuple[int, ...], size: int) -> tuple[int, ...]:
     if dims.count(-1) > 1:
         raise ValueError(f"can only specify one unknown dimension (-1) in a shape, got {dims}")
     if -1 in dims:
-        known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+        known = math.prod([d for d in dims if d != -1])
         if known == 0 or size % known:
             raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
         dims = tuple(size // known if d == -1 else d for d in dims)
-    if int(np.prod(dims, dtype=np.int64)) != size:
+    if math.prod(dims) != size:
         raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
     return dims
 
 
-reshape_p = Primitive("reshape", lambda x, *, shape: np.reshape(x, shape))
+def _reshape_impl(x: Array, *, shape: tuple[int, ...]) -> Array:
+    return x.reshape(shape) if isinstance(x, np.ndarray) else np.reshape(x, shape)
+
+
+reshape_p = Primitive("reshape", _reshape_impl)
 
 
 def _batch_reshape(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
@@ -95,7 +100,7 @@ def reshape(a: Array, shape: Any, order: str = "C") -> Array:
     a_shape = shape_of(a)
     new = _resolve(
         (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape),
-        int(np.prod(a_shape, dtype=np.int64)),
+        math.prod(a_shape),
     )
     if new == a_shape:
         return a
@@ -107,7 +112,17 @@ def ravel(a: Array, order: str = "C") -> Array:
     return reshape(a, (-1,), order=order)
 
 
-broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape))
+def _broadcast_to_impl(x: Array, *, shape: tuple[int, ...]) -> Array:
+    # Small results are cheaper to fill than NumPy's read-only broadcast view is to build;
+    # large ones stay views so they take no memory.
+    if math.prod(shape) <= 4096:
+        out = np.empty(shape, dtype=np.result_type(x))
+        out[...] = x
+        return out
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
 
 
 def _batch_broadcast_to(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
