@@ -17,6 +17,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -187,6 +188,69 @@ def per_example_grads() -> Workload:
     return out
 
 
+def _mlp_loss(np_: Any) -> Callable[..., Any]:
+    """Softmax cross-entropy of a tanh MLP, written once for any NumPy-like namespace."""
+
+    def loss(params: dict[str, Any], x: Any, labels: Any) -> Any:
+        h = np_.tanh(x @ params["w1"] + params["b1"])
+        h = np_.tanh(h @ params["w2"] + params["b2"])
+        z = h @ params["w3"] + params["b3"]
+        z = z - np_.max(z, axis=1, keepdims=True)
+        log_p = z - np_.log(np_.sum(np_.exp(z), axis=1, keepdims=True))
+        return -np_.mean(log_p[np.arange(z.shape[0]), labels])
+
+    return loss
+
+
+def _mlp_data() -> tuple[dict[str, Any], Any, Any]:
+    rng = np.random.default_rng(3)
+    sizes = [784, 256, 256, 10]
+    params = {}
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"w{i}"] = rng.normal(size=(m, n)) / np.sqrt(m)
+        params[f"b{i}"] = np.zeros(n)
+    return params, rng.normal(size=(128, 784)), rng.integers(0, 10, size=128)
+
+
+def mlp() -> Workload:
+    """grad of an MLP 784-256-256-10 (batch 128, tanh, softmax cross-entropy) against the
+    plain NumPy forward pass: the 'numpy forward' row's ratio is forward / grad time."""
+    params, x, labels = _mlp_data()
+    g = fjac.grad(_mlp_loss(fnp))
+    forward = _mlp_loss(np)
+    out = {
+        "fjac": lambda: g(params, x, labels),
+        "numpy forward": lambda: forward(params, x, labels),
+    }
+    if autograd:
+        ag = autograd.grad(_mlp_loss(anp))
+        out["autograd"] = lambda: ag(params, x, labels)
+    if jax:
+        jg = jax.jit(jax.grad(_mlp_loss(jnp)))
+        out["jax.jit"] = lambda: jax.block_until_ready(jg(params, x, labels))
+    return out
+
+
+def _long_chain(sin: Callable[[Any], Any], n: int) -> Callable[[Any], Any]:
+    def f(x: Any) -> Any:
+        for _ in range(n // 2):
+            x = sin(x) * 1.0001
+        return (x * x).sum()
+
+    return f
+
+
+def chain_20k() -> Workload:
+    """grad of a 20,000-operation elementwise chain on a 10-vector."""
+    x = np.linspace(0.1, 1.0, 10)
+    g = fjac.grad(_long_chain(fnp.sin, 20_000))
+    out = {"fjac": lambda: g(x)}
+    if autograd:
+        ag = autograd.grad(_long_chain(anp.sin, 20_000))
+        out["autograd"] = lambda: ag(x)
+    return out
+
+
 WORKLOADS: dict[str, Callable[[], Workload]] = {
     "grad_sin": grad_sin,
     "chain_grad": chain_grad,
@@ -194,7 +258,45 @@ WORKLOADS: dict[str, Callable[[], Workload]] = {
     "jacobian": jacobian_tanh,
     "hessian": hessian_tanh,
     "per_example": per_example_grads,
+    "mlp": mlp,
+    "chain_20k": chain_20k,
 }
+
+
+def _peak(fn: Callable[[], Any]) -> tuple[float, int]:
+    """Seconds and tracemalloc peak bytes of one call (NumPy reports its buffers)."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return elapsed, peak
+
+
+def memory_report(quick: bool) -> None:
+    """Peak memory: grad of the MLP over its forward pass, and the long chains."""
+    print("\npeak memory (tracemalloc), one call each")
+    params, x, labels = _mlp_data()
+    _, fwd_peak = _peak(lambda: _mlp_loss(np)(params, x, labels))
+    rows = [("mlp numpy forward", fwd_peak, None)]
+    _, grad_peak = _peak(lambda: fjac.grad(_mlp_loss(fnp))(params, x, labels))
+    rows.append(("mlp fjac grad", grad_peak, grad_peak / fwd_peak))
+    if autograd:
+        _, ag_peak = _peak(lambda: autograd.grad(_mlp_loss(anp))(params, x, labels))
+        rows.append(("mlp autograd grad", ag_peak, ag_peak / fwd_peak))
+    for label, peak, ratio in rows:
+        extra = f"{ratio:.2f}x the forward" if ratio else ""
+        print(f"  {label:<22} {peak / 2**20:9.1f} MiB  {extra}")
+    x10 = np.linspace(0.1, 1.0, 10)
+    for n in (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000):
+        seconds, peak = _peak(functools.partial(fjac.grad(_long_chain(fnp.sin, n)), x10))
+        print(f"  chain of {n:>9,} ops   {peak / 2**20:9.1f} MiB  {peak / n:6.0f} B/op  "
+              f"{_fmt(seconds)}")
 PER_OP = {"chain_grad": CHAIN, "chain_jvp": CHAIN}
 
 
@@ -209,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter samples")
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="workload")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory report")
     args = parser.parse_args(argv)
     repeats, target = (5, 0.02) if args.quick else (15, 0.1)
     names = args.only or list(WORKLOADS)
@@ -226,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             per_op = _fmt(t / PER_OP[name]) if name in PER_OP else ""
             ratio = "" if lib == "fjac" else f"{t / base:.2f}x"
             print(f"{name:<12} {lib:<14} {_fmt(t):>10} {per_op:>10} {ratio:>8}")
+    if not args.no_memory and not args.only:
+        memory_report(args.quick)
     return 0
 
 
