@@ -18,6 +18,8 @@ __all__ = ["grad", "value_and_grad", "stop_gradient", "check_argnums", "check_fl
 
 def check_argnums(argnums: int | tuple[int, ...], nargs: int, transform: str) -> tuple[int, ...]:
     """``argnums`` as a tuple of non-negative positions, checked against ``nargs`` arguments."""
+    if type(argnums) is int and 0 <= argnums < nargs:
+        return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else argnums
     if not isinstance(nums, tuple) or not all(isinstance(i, int) for i in nums):
         raise TypeError(

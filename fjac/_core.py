@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -223,17 +222,25 @@ class _TraceState(threading.local):
 _state = _TraceState()
 
 
-@contextmanager
-def new_main(trace_type: type[MainTrace], transform: str) -> Iterator[Any]:
-    """Open a main trace one level above the current top; it dies when the block exits."""
-    stack = _state.stack
-    main = trace_type(len(stack) + 1, transform)
-    stack.append(main)
-    try:
-        yield main
-    finally:
-        main.alive = False
-        stack.pop()
+class new_main:  # noqa: N801  (used like a function: ``with new_main(...) as main``)
+    """Open a main trace one level above the current top; it dies when the block exits.
+
+    A class rather than a generator-based context manager: every transform call opens one.
+    """
+
+    __slots__ = ("main", "stack")
+
+    def __init__(self, trace_type: type[MainTrace], transform: str) -> None:
+        self.stack = _state.stack
+        self.main = trace_type(len(self.stack) + 1, transform)
+
+    def __enter__(self) -> Any:
+        self.stack.append(self.main)
+        return self.main
+
+    def __exit__(self, *exc: object) -> None:
+        self.main.alive = False
+        self.stack.pop()
 
 
 # The one primitive the interpreters themselves need: summing tangent and cotangent

@@ -15,6 +15,8 @@ float0: np.dtype[Any] = np.dtype([("float0", np.void, 0)])
 
 def dtype_of(x: Any) -> np.dtype[Any]:
     """The dtype ``x`` has or would have as an array."""
+    if type(x) is np.ndarray:
+        return x.dtype  # type: ignore[no-any-return]
     dt = getattr(x, "dtype", None)
     if isinstance(dt, np.dtype):
         return dt

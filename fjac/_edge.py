@@ -33,6 +33,8 @@ _NUMBER_TYPES = (bool, int, float, complex, np.generic)
 
 def shape_of(x: Any) -> tuple[int, ...]:
     """The shape of an array, tracer or number."""
+    if type(x) is np.ndarray:
+        return x.shape  # type: ignore[no-any-return]
     shape = getattr(x, "shape", None)
     if shape is None:
         return np.shape(x)

@@ -408,7 +408,11 @@ def test_adapters_reach_every_domain(shape):
             assert _adapted(ctx, wide, domain), (op.template, domain)
 
 
-@pytest.mark.parametrize("name, longest", [("log", 20), ("divide", 32), ("matmul", 36),
+# Bounds on the shrunk program's text. How far hypothesis shrinks differs between its
+# releases (for "log", 6.155 reaches `lambda x0: log(x0)`, 6.170 stops at
+# `lambda x0: log(exp(sin(x0)))`, 28 characters); the bounds allow any such small program and
+# fail on a regression to large ones.
+@pytest.mark.parametrize("name, longest", [("log", 28), ("divide", 32), ("matmul", 36),
                                            ("sum", 25), ("where", 35)])
 def test_programs_shrink_to_small_ones(name, longest):
     f, _ = find(differentiable_functions(), lambda p: name in p[0].operations, settings=FIND)

@@ -213,12 +213,12 @@ DIFF_CASES = [c for c in CASES if c.diff]
 MULTI_ARG_CASES = [c for c in CASES if len(c.examples[0]) > 1]
 
 
-# Rows that fail under vmap because of the public function, not a batch rule: lstsq reads the
-# rank off the concrete singular values of the whole batch at once (``concrete(s)``), so the
-# residuals come out empty (shape (0,)) and the rank is that of all examples together.
+# Rows that cannot be batched: NumPy's lstsq returns residuals only at full rank, so its
+# result's layout depends on each example's rank; under vmap it raises (a rank test on a
+# batched value) rather than returning a layout that fits only some examples.
 KNOWN_FAILURES = {
-    "linalg-lstsq-vector": "lstsq computes rank and residuals from the whole batch at once",
-    "linalg-lstsq-matrix": "lstsq computes rank and residuals from the whole batch at once",
+    "linalg-lstsq-vector": "lstsq's result layout depends on each example's rank",
+    "linalg-lstsq-matrix": "lstsq's result layout depends on each example's rank",
 }
 
 
@@ -491,8 +491,6 @@ def test_loop_fallback_for_nonzero_with_equal_counts():
     _assert_matches_loop(got, [fnp.nonzero(x) for x in examples], out_axis=1)
 
 
-@pytest.mark.xfail(strict=True, reason="matrix_rank reads the concrete values of the whole "
-                   "batch at once: every example gets the ranks of all of them")
 def test_matrix_rank_under_vmap():
     a = np.stack([np.eye(3), np.diag([1.0, 1.0, 0.0]), np.diag([1.0, 0.0, 0.0])])
     np.testing.assert_array_equal(vmap(fnp.linalg.matrix_rank)(a), [3, 2, 1])

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fjac._core import Primitive, bind, concrete, is_tracer
+from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
@@ -648,10 +648,11 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     if rcond is None:
         rcond = np.finfo(np.result_type(dtype_of(a), dtype_of(b))).eps * max(m, n)
     s = svdvals(a)
-    s_c = np.asarray(concrete(s))
-    rank = np.int32(np.sum(s_c > rcond * s_c[0])) if s_c.size else np.int32(0)
+    # The result's layout depends on the rank (NumPy returns no residuals below full rank),
+    # so a rank that differs per example cannot be batched: under vmap the test below raises.
+    rank = bind(singular_rank_p, s, rcond) if min(m, n) else np.int32(0)
     x = linalg.matmul(pinv(a, rcond=rcond), b)
-    if rank == n and m > n:
+    if m > n and bool(rank == n):
         r = el.subtract(b, linalg.matmul(a, x))
         residuals = reductions.sum(el.square(r), axis=0)
         residuals = shape.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
@@ -660,11 +661,23 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     return x, residuals, rank, s
 
 
+# Ranks have no derivative; as primitives (not reads of concrete values) they batch per example.
+matrix_rank_p = Primitive(
+    "matrix_rank",
+    lambda a, tol, rtol, *, hermitian: np.linalg.matrix_rank(a, tol, hermitian, rtol=rtol),
+    nondiff=True,
+)
+singular_rank_p = Primitive(
+    "singular_rank",
+    lambda s, cutoff: np.sum(s > cutoff * s[..., :1], axis=-1).astype(np.int32),
+    nondiff=True,
+)
+
+
 def matrix_rank(A: Array, tol: Any = None, hermitian: bool = False, *,  # noqa: N803
                 rtol: Any = None) -> Any:
     """The number of singular values above the tolerance (an integer: no derivative)."""
-    return np.linalg.matrix_rank(concrete(A), tol=concrete(tol), hermitian=hermitian,
-                                 rtol=concrete(rtol))
+    return bind(matrix_rank_p, A, tol, rtol, hermitian=bool(hermitian))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -832,5 +845,6 @@ for _name, _fn in _ARRAY_API:  # present in NumPy >= 2.0
 
 # NumPy's linear algebra maps over leading axes (stacks of matrices), so each decomposition
 # batches by putting the batch axis in front and calling it once.
-for _prim in (inv_p, solve_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, svdvals_p, pinv_p, qr_p):
+for _prim in (inv_p, solve_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, svdvals_p, pinv_p, qr_p,
+              matrix_rank_p, singular_rank_p):
     batch_leading(_prim)

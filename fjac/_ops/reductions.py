@@ -80,7 +80,10 @@ def _unsupported(fname: str, **options: Any) -> None:
 
 def _expand_back(g: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
     """A reduced cotangent broadcast back over the reduced axes of ``x``."""
-    return shape.broadcast_to(_keep_dims(g, x, axis, keepdims), shape_of(x))
+    x_shape = shape_of(x)
+    if len(axis) == len(x_shape):  # a full reduction: the cotangent is a scalar, broadcast it
+        return shape.broadcast_to(g if not keepdims else shape.reshape(g, ()), x_shape)
+    return shape.broadcast_to(_keep_dims(g, x, axis, keepdims), x_shape)
 
 
 def _keep_dims(r: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
