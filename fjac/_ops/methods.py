@@ -8,7 +8,7 @@ from typing import Any
 from fjac import _dispatch
 from fjac._core import Tracer
 from fjac._ops import elementwise as el
-from fjac._ops import indexing, linalg, reductions, shape
+from fjac._ops import helpers, indexing, linalg, reductions, shape
 
 Array = Any
 
@@ -61,6 +61,15 @@ _OPERATORS: dict[str, Any] = {
     "trace": linalg.trace, "sort": _sort_in_place,
     "mT": property(lambda self: shape.swapaxes(self, -1, -2)),
     "sum": reductions.sum, "mean": reductions.mean, "dot": linalg.dot, "astype": el.astype,
+    "prod": reductions.prod, "var": reductions.var, "std": reductions.std,
+    "max": reductions.max, "min": reductions.min, "cumsum": reductions.cumsum,
+    "cumprod": reductions.cumprod, "clip": el.clip, "round": el.round,
+    "argmax": helpers.argmax, "argmin": helpers.argmin, "argsort": helpers.argsort,
+    "nonzero": helpers.nonzero, "all": helpers.all, "any": helpers.any,
+    "__floordiv__": el.floor_divide, "__rfloordiv__": _swap(el.floor_divide),
+    "__mod__": el.remainder, "__rmod__": _swap(el.remainder),
+    "__divmod__": lambda self, other: (el.floor_divide(self, other), el.remainder(self, other)),
+    "__rdivmod__": lambda self, other: (el.floor_divide(other, self), el.remainder(other, self)),
     "T": property(lambda self: shape.transpose(self)),
     "at": property(indexing.at),
 }
