@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float, kind_name
@@ -57,7 +59,12 @@ def check_float_inputs(leaves: list[Any], args: Any, transform: str, allow_int: 
         )
 
 
+_SCALAR_TYPES = (np.ndarray, np.float64, np.float32)
+
+
 def _check_scalar_output(out: Any, transform: str) -> None:
+    if type(out) in _SCALAR_TYPES and out.dtype.kind == "f" and out.shape == ():
+        return
     if out is None:
         raise TypeError(f"{transform} needs the function to return a real scalar, got None")
     shape = _edge.shape_of(out)
@@ -122,8 +129,9 @@ def _value_and_grad(
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = check_argnums(argnums, len(args), transform)
-        leaves, tree = _edge.flatten_inputs(tuple(args[i] for i in nums), transform)
-        check_float_inputs(leaves, tuple(args[i] for i in nums), transform, allow_int)
+        diff = (args[nums[0]],) if len(nums) == 1 else tuple(args[i] for i in nums)
+        leaves, tree = _edge.flatten_inputs(diff, transform)
+        check_float_inputs(leaves, diff, transform, allow_int)
 
         def partial(*diff_args: Any) -> Any:
             return fun(*_substitute(args, nums, diff_args), **kwargs)
@@ -153,7 +161,7 @@ def _value_and_grad(
 
 
 def _count(nodes: list[int | None]) -> int:
-    return sum(n is not None for n in nodes)
+    return len(nodes) - nodes.count(None)
 
 
 def grad(

@@ -46,13 +46,22 @@ class JVPTrace(MainTrace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         primals = list(args)
         tangents: list[Any] = [None] * len(args)
+        nested = False  # is any value traced by a lower level too? then bind again, else NumPy
         for i, x in enumerate(args):
             if type(x) is JVPTracer and x._main is self:
-                primals[i] = x.primal
+                p = primals[i] = x.primal
                 tangents[i] = x.tangent
+                nested = nested or isinstance(p, Tracer)
+            elif isinstance(x, Tracer):
+                nested = True
         if prim.nondiff:
             return bind(prim, *primals, **params)
-        out, tangent = jvp_rules[prim](primals, tangents, **params)
+        rule = jvp_rules[prim]
+        if type(rule) is PartialsJVP:  # the common case, inlined: one partial per argument
+            out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
+            tangent = rule.tangent(out, primals, tangents, params)
+            return out if tangent is None else JVPTracer(self, out, tangent)
+        out, tangent = rule(primals, tangents, **params)
         if prim.multiple_results:
             return tuple(
                 o if t is None else JVPTracer(self, o, t)
@@ -61,6 +70,30 @@ class JVPTrace(MainTrace):
         if tangent is None:
             return out
         return JVPTracer(self, out, tangent)
+
+
+class PartialsJVP:
+    """A jvp rule made of one partial rule per argument (see ``defjvp``)."""
+
+    __slots__ = ("prim", "partials")
+
+    def __init__(self, prim: Primitive, partials: tuple[Callable[..., Any] | None, ...]) -> None:
+        self.prim = prim
+        self.partials = partials
+
+    def tangent(self, ans: Any, primals: list[Any], tangents: list[Any], params: Any) -> Any:
+        """The output tangent: the partials' contributions summed (``None`` when all are zero)."""
+        out_t = None
+        for partial, t in zip(self.partials, tangents):
+            if t is None or partial is None:
+                continue
+            contribution = partial(t, ans, *primals, **params)
+            out_t = contribution if out_t is None else add_any(out_t, contribution)
+        return out_t
+
+    def __call__(self, primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = bind(self.prim, *primals, **params)
+        return ans, self.tangent(ans, primals, tangents, params)
 
 
 JVPRule = Callable[..., tuple[Any, Any]]
@@ -77,18 +110,7 @@ def defjvp(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
     argument i's tangent ``t`` to the output tangent; ``None`` marks an argument with no
     derivative (its tangent is ignored).
     """
-
-    def rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = bind(prim, *primals, **params)
-        out_t = None
-        for partial, t in zip(partials, tangents):
-            if t is None or partial is None:
-                continue
-            contribution = partial(t, ans, *primals, **params)
-            out_t = contribution if out_t is None else add_any(out_t, contribution)
-        return ans, out_t
-
-    jvp_rules[prim] = rule
+    jvp_rules[prim] = PartialsJVP(prim, partials)
 
 
 def defjvp_argnum(prim: Primitive, partial: Callable[..., Any]) -> None:

@@ -6,7 +6,11 @@ from fjac._ops import (  # noqa: F401
     helpers,
     indexing,
     linalg,
-    methods,  # noqa: F401  (installs array methods on Tracer; must be last)
     reductions,
     shape,
 )
+
+# isort: off
+# Installs the array methods on Tracer from the families above, so it must come after them.
+from fjac._ops import methods  # noqa: F401, E402
+# isort: on

@@ -44,10 +44,13 @@ __all__ = [
 ]
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(8)]
+
+
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
     if axis is None:
-        return tuple(range(ndim))
+        return _ALL_AXES[ndim] if ndim < len(_ALL_AXES) else tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
@@ -82,7 +85,9 @@ def _expand_back(g: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> A
     """A reduced cotangent broadcast back over the reduced axes of ``x``."""
     x_shape = shape_of(x)
     if len(axis) == len(x_shape):  # a full reduction: the cotangent is a scalar, broadcast it
-        return shape.broadcast_to(g if not keepdims else shape.reshape(g, ()), x_shape)
+        if keepdims:
+            g = shape.reshape(g, ())
+        return bind(shape.broadcast_to_p, g, shape=x_shape) if x_shape else g
     return shape.broadcast_to(_keep_dims(g, x, axis, keepdims), x_shape)
 
 
@@ -115,7 +120,8 @@ def sum(  # noqa: A001
     initial: Any = None, where: Any = None,
 ) -> Array:
     """Sum of array elements over ``axis`` (None: all; an int or a tuple; negatives allowed)."""
-    _unsupported("sum", out=out, where=where)
+    if out is not None or where is not None:
+        _unsupported("sum", out=out, where=where)
     if dtype is not None:
         a = elementwise.astype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))

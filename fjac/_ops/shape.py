@@ -151,7 +151,7 @@ def _sum_to(g: Array, x_shape: tuple[int, ...]) -> Array:
 
 def broadcast_to(array: Array, shape: Any) -> Array:
     """``array`` broadcast to ``shape`` by NumPy's rules (a read-only view for plain arrays)."""
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
     if shape_of(array) == shape:
         return array
     return bind(broadcast_to_p, array, shape=shape)
