@@ -103,7 +103,7 @@ class Tracer:
     ``fjac._ops.methods``; conversions to concrete values raise.
     """
 
-    __slots__ = ("_main", "primal")
+    __slots__ = ("_main", "primal", "__weakref__")  # weakly referable, to check for leaks
     __array_priority__ = 1000
 
     _main: MainTrace

@@ -71,8 +71,9 @@ def _ufunc_name(ufunc: np.ufunc) -> str:
 def _no_rule(what: str) -> UnsupportedOperationError:
     return UnsupportedOperationError(
         f"fjac has no derivative rule for {what}. Write the computation with the operations "
-        "fjac.numpy provides (see docs/api.md for the list), or apply the NumPy function "
-        "outside the transformed function."
+        "fjac.numpy provides (docs/api.md lists them), give it your own derivative with "
+        "fjac.custom_vjp or fjac.custom_jvp, or define a primitive for it with fjac.extend "
+        "(docs/extending.md)."
     )
 
 
