@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from fjac import _edge
 from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
 from fjac._dtypes import dtype_of, float0, is_float, kind_name
@@ -26,6 +28,9 @@ __all__ = [
     "defvjp_joint",
     "JointVJP",
     "vjp_fwd_rules",
+    "Aval",
+    "residual_policy",
+    "keep_residuals",
     "backward",
     "vjp_flat",
     "unwrap_output",
@@ -76,7 +81,15 @@ class VJPTrace(MainTrace):
         if prim.nondiff:
             return ans
         tape = self.tape
-        tape.append((prim, params, primals, ans, parents))
+        policy = residual_policy.get(prim)
+        if policy is None:
+            tape.append((prim, params, primals, ans, parents))
+        elif policy == "inputs":
+            tape.append((prim, params, primals, Aval.of(ans), parents))
+        elif policy == "output":
+            tape.append((prim, params, [Aval.of(p) for p in primals], ans, parents))
+        else:  # "shapes"
+            tape.append((prim, params, [Aval.of(p) for p in primals], Aval.of(ans), parents))
         if prim.multiple_results:
             return self._project(ans, len(tape) - 1)
         return VJPTracer(self, ans, len(tape) - 1)
@@ -98,6 +111,55 @@ class VJPTrace(MainTrace):
 
 
 VJPPartial = Callable[..., Any]
+
+
+class Aval:
+    """What a tape node keeps of a value whose data its vjp rule does not read: shape, dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @staticmethod
+    def of(x: Any) -> Any:
+        """``x``'s shape and dtype (anything that is not an array is kept as it is).
+
+        Interned: one shared object per (shape, dtype), so keeping it costs a tape node no
+        memory even when the value itself stays alive anyway (a chain's next input).
+        """
+        if isinstance(x, (np.ndarray, np.generic, Tracer)):
+            key = (tuple(x.shape), x.dtype)
+            aval = _AVALS.get(key)
+            if aval is None:
+                if len(_AVALS) > 4096:  # programs with ever-new shapes: start again
+                    _AVALS.clear()
+                aval = _AVALS[key] = Aval(*key)
+            return aval
+        return x
+
+
+_AVALS: dict[tuple[tuple[int, ...], Any], Aval] = {}
+
+
+#: What a primitive's vjp rule reads, when not everything: "shapes" (linear operations: only
+#: the shapes and dtypes of arguments and result), "output" (the result's values and the
+#: arguments' shapes: exp, tanh, sqrt) or "inputs" (the arguments' values and the result's
+#: shape: multiply, matmul, sin). Keeping less lets memory fall as soon as the forward pass no
+#: longer needs a value, instead of at the end of the backward pass.
+residual_policy: dict[Primitive, str] = {}
+
+
+def keep_residuals(policy: str, *prims: Primitive) -> None:
+    """Declare what the vjp rules of ``prims`` read: "shapes", "output" or "inputs"."""
+    assert policy in ("shapes", "output", "inputs"), policy
+    for prim in prims:
+        residual_policy[prim] = policy
 
 
 class JointVJP:

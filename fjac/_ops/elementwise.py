@@ -21,7 +21,7 @@ from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import helpers, reductions, shape
-from fjac._vjp import defvjp
+from fjac._vjp import defvjp, keep_residuals
 from fjac._vmap import batch_elementwise, batch_unary
 
 Array = Any
@@ -912,3 +912,10 @@ for _prim in (neg_p, sinc_p, abs_p, fabs_p, cast_p, convert_p, round_p):
 for _prim in (add_p, sub_p, mul_p, div_p, pow_p, floor_divide_p, remainder_p, fmod_quotient_p,
               fmod_p, copysign_p, where_p, maximum_p, minimum_p, fmax_p, fmin_p):
     batch_elementwise(_prim)
+
+# What each vjp rule reads (the rest of its residuals are dropped when the node is recorded).
+keep_residuals("shapes", add_p, sub_p, neg_p, convert_p)
+keep_residuals("output", exp_p, exp2_p, expm1_p, sqrt_p, cbrt_p, reciprocal_p, tan_p, tanh_p)
+keep_residuals("inputs", mul_p, sin_p, cos_p, log_p, log2_p, log10_p, log1p_p, square_p,
+               arcsin_p, arccos_p, arctan_p, sinh_p, cosh_p, arcsinh_p, arccosh_p, arctanh_p,
+               abs_p, fabs_p, arctan2_p)

@@ -18,7 +18,7 @@ from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import elementwise, shape
-from fjac._vjp import defvjp
+from fjac._vjp import defvjp, keep_residuals
 from fjac._vmap import batch_rules, batch_size, move_batch_axis
 
 Array = Any
@@ -366,3 +366,6 @@ def _bad_axis(axis: Any, ndim: int) -> int:
 
 register_function(np.take, take)
 register_function(np.take_along_axis, take_along_axis)
+
+# These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
+keep_residuals("shapes", getitem_p, scatter_add_p)

@@ -22,7 +22,7 @@ from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, indexing, reductions, shape
-from fjac._vjp import defvjp, defvjp_argnum
+from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
 from fjac._vmap import batch_rules, move_batch_axis
 
 Array = Any
@@ -79,6 +79,7 @@ def _matmul_vjp_y(g: Array, ans: Array, x: Array, y: Array) -> Array:
 matmul_p = Primitive("matmul", np.matmul)
 defjvp(matmul_p, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
 defvjp(matmul_p, _matmul_vjp_x, _matmul_vjp_y)
+keep_residuals("inputs", matmul_p)  # the vjp reads the operands, never the product
 
 
 def _batched_matrix(v: Array, d: int | None, vector_axis: int, rank: int) -> Array:

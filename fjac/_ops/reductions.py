@@ -19,7 +19,7 @@ from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import elementwise, helpers, indexing, shape
-from fjac._vjp import defvjp
+from fjac._vjp import defvjp, keep_residuals
 from fjac._vmap import batch_axis_param
 
 Array = Any
@@ -540,3 +540,6 @@ for _np_fn, _fn in _FUNCTIONS:
 # Every reduction here takes its axes as a parameter: the batch axis goes in front.
 for _prim in (sum_p, prod_p, max_p, min_p, cumsum_p, cumprod_p):
     batch_axis_param(_prim)
+
+# These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
+keep_residuals("shapes", sum_p, cumsum_p)

@@ -17,7 +17,7 @@ from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops import elementwise, indexing, reductions
-from fjac._vjp import defvjp, defvjp_argnum
+from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
 from fjac._vmap import batch_all_front, batch_rules, move_batch_axis
 
 Array = Any
@@ -732,3 +732,6 @@ _FUNCTIONS: list[tuple[Any, Any]] = [
 ]
 for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
+
+# These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
+keep_residuals("shapes", reshape_p, broadcast_to_p, transpose_p, stack_p, concatenate_p)
