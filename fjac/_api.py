@@ -139,7 +139,7 @@ def _value_and_grad(
         out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
         out, aux = _edge.split_aux(out, has_aux, transform)
         if isinstance(out, VJPTracer) and out._main is main:
-            value = out.primal
+            value = _edge.as_output(out.primal)
             _check_scalar_output(value, transform)
             seed = dtype_of(value).type(1)  # an immutable scalar: rules may pass it on
             cts = backward(main.tape, [(out.node, seed)], _count(in_nodes), free=True)

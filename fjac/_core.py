@@ -157,6 +157,12 @@ class Tracer:
     def __index__(self) -> int:
         raise self._convert_error("int (as an index)")
 
+    def item(self, *args: Any) -> Any:
+        raise self._convert_error("number (x.item())")
+
+    def tolist(self) -> Any:
+        raise self._convert_error("list (x.tolist())")
+
     def __bool__(self) -> bool:
         # Control flow on a value is fine in eager mode: it does not lose a derivative.
         return bool(concrete(self))

@@ -98,7 +98,7 @@ def split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
     if not isinstance(out, (tuple, list)) or len(out) != 2:
-        got = f"a {type(out).__name__}"
+        got = "a traced array" if isinstance(out, Tracer) else f"a {type(out).__name__}"
         if isinstance(out, (tuple, list)):
             got += f" of length {len(out)}"
         raise TypeError(

@@ -147,7 +147,7 @@ def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[Any], PyTr
     tangents = []
     for leaf in leaves:
         if isinstance(leaf, JVPTracer) and leaf._main is main:
-            primals.append(leaf.primal)
+            primals.append(_edge.as_output(leaf.primal))
             tangents.append(_edge.cast_like(leaf.tangent, leaf.primal))
         else:
             leaf = _edge.as_output(leaf)

@@ -369,7 +369,7 @@ def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[int | None
     nodes: list[int | None] = []
     for leaf in leaves:
         if isinstance(leaf, VJPTracer) and leaf._main is main:
-            primals.append(leaf.primal)
+            primals.append(_edge.as_output(leaf.primal))
             nodes.append(leaf.node)
         else:
             primals.append(_edge.as_output(leaf))

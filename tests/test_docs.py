@@ -27,3 +27,22 @@ def test_readme_quickstart_is_the_ci_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert ".venv/bin/python -m pytest -q" in readme
     assert "python -m pytest -q" in ci
+
+
+def test_docstring_examples_run():
+    """Every ``>>>`` example in fjac's docstrings prints what it claims."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    import fjac
+
+    names = ["fjac"] + [
+        m.name for m in pkgutil.walk_packages(fjac.__path__, "fjac.") if "strategies" not in m.name
+    ]
+    failed, tried = 0, 0
+    for name in names:
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        failed += result.failed
+        tried += result.attempted
+    assert tried > 50 and failed == 0
