@@ -131,9 +131,10 @@ class Aval:
         """``x``'s shape and dtype (anything that is not an array is kept as it is).
 
         Interned: one shared object per (shape, dtype), so keeping it costs a tape node no
-        memory even when the value itself stays alive anyway (a chain's next input).
+        memory even when the value itself stays alive anyway (a chain's next input). Scalars
+        and small arrays are kept as they are: that is cheaper than looking up their shape.
         """
-        if isinstance(x, (np.ndarray, np.generic, Tracer)):
+        if (type(x) is np.ndarray and x.nbytes > 512) or isinstance(x, Tracer):
             key = (tuple(x.shape), x.dtype)
             aval = _AVALS.get(key)
             if aval is None:
