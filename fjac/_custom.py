@@ -90,6 +90,21 @@ def _merge(nondiff: tuple[int, ...], fixed: list[Any], diff: Sequence[Any]) -> l
     return out
 
 
+def _flat_fun(
+    fun: Callable[..., Any], nondiff: tuple[int, ...], fixed: list[Any], in_tree: PyTreeDef,
+    out_tree: _OutTree, name: str,
+) -> Callable[..., list[Any]]:
+    """``fun`` as a function of the differentiated leaves, returning its output's leaves."""
+
+    def flat_fun(*xs: Any) -> list[Any]:
+        out = fun(*_merge(nondiff, fixed, tree_unflatten(in_tree, list(xs))))
+        flat, tree = tree_flatten(out)
+        out_tree.record(tree, name)
+        return flat
+
+    return flat_fun
+
+
 def _zeros_like(x: Any) -> Any:
     return _edge.zeros_for(x)
 
@@ -222,11 +237,7 @@ class custom_jvp:
         out_tree = _OutTree()
         fun, rule, nondiff = self.fun, self.jvp, self.nondiff_argnums
 
-        def flat_fun(*xs: Any) -> list[Any]:
-            out = fun(*_merge(nondiff, fixed, tree_unflatten(in_tree, list(xs))))
-            flat, tree = tree_flatten(out)
-            out_tree.record(tree, name)
-            return flat
+        flat_fun = _flat_fun(fun, nondiff, fixed, in_tree, out_tree, name)
 
         def flat_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
             p, t = tree_unflatten(in_tree, primals), tree_unflatten(in_tree, tangents)
@@ -372,11 +383,7 @@ class custom_vjp:
         out_tree = _OutTree()
         fun, fwd, bwd, nondiff = self.fun, self.fwd, self.bwd, self.nondiff_argnums
 
-        def flat_fun(*xs: Any) -> list[Any]:
-            out = fun(*_merge(nondiff, fixed, tree_unflatten(in_tree, list(xs))))
-            flat, tree = tree_flatten(out)
-            out_tree.record(tree, name)
-            return flat
+        flat_fun = _flat_fun(fun, nondiff, fixed, in_tree, out_tree, name)
 
         def flat_fwd(*xs: Any) -> tuple[list[Any], Any]:
             result = fwd(*_merge(nondiff, fixed, tree_unflatten(in_tree, list(xs))))
