@@ -138,10 +138,10 @@ def _transpose_linear(
     return out
 
 
-def _batch_all(vals: Sequence[Any], dims: Sequence[int | None]) -> tuple[list[Any], int]:
-    """Every value with its batch axis first (unbatched ones broadcast), and the batch size."""
+def _batch_all(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+    """Every value with its batch axis first (unbatched ones broadcast to the batch size)."""
     size = next(_edge.shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
-    return [move_batch_axis(v, d, 0, size) for v, d in zip(vals, dims)], size
+    return [move_batch_axis(v, d, 0, size) for v, d in zip(vals, dims)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def _custom_jvp_vjp(
 def _custom_jvp_batch(
     vals: list[Any], dims: list[int | None], *, fun: Callable[..., Any], jvp: Callable[..., Any]
 ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
-    args, _ = _batch_all(vals, dims)
+    args = _batch_all(vals, dims)
     bfun = vmap(lambda *xs: tuple(fun(*xs)))
     bjvp = vmap(lambda ps, ts: tuple(map(tuple, jvp(list(ps), list(ts)))))
     outs = bind(
@@ -190,7 +190,30 @@ defvjp_joint(custom_jvp_call_p, _custom_jvp_vjp)
 batch_rules[custom_jvp_call_p] = _custom_jvp_batch
 
 
-class custom_jvp:
+class _CustomFunction:
+    """What custom_jvp and custom_vjp share: the wrapped function and its arguments, split
+    into fixed (``nondiff_argnums``) and differentiated ones and flattened."""
+
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        functools.update_wrapper(self, fun)  # type: ignore[arg-type]  # subclasses add __call__
+
+    def _prepare(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], transform: str
+    ) -> tuple[list[Any], tuple[Any, ...], list[Any], PyTreeDef, _OutTree, Callable[..., Any]]:
+        """(fixed args, differentiated args, their leaves, tree, output box, flat function)."""
+        name = getattr(self.fun, "__name__", "function")
+        args = _resolve_args(self.fun, args, kwargs)
+        fixed, diff = _split(args, self.nondiff_argnums)
+        leaves, in_tree = tree_flatten(diff)
+        leaves = [_edge.as_input(x, "an argument", transform) for x in leaves]
+        out_tree = _OutTree()
+        flat_fun = _flat_fun(self.fun, self.nondiff_argnums, fixed, in_tree, out_tree, name)
+        return fixed, diff, leaves, in_tree, out_tree, flat_fun
+
+
+class custom_jvp(_CustomFunction):
     """A function with a user-defined Jacobian-vector product (JAX's ``custom_jvp``).
 
     Decorate the function, then give its rule with ``defjvp``. The rule receives the
@@ -213,10 +236,8 @@ class custom_jvp:
     """
 
     def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.jvp: Callable[..., Any] | None = None
-        functools.update_wrapper(self, fun)
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the JVP rule (usable as a decorator); returns the rule."""
@@ -230,14 +251,8 @@ class custom_jvp:
                 f"custom_jvp function {name} has no JVP rule: define one with "
                 f"@{name}.defjvp before calling it"
             )
-        args = _resolve_args(self.fun, args, kwargs)
-        fixed, diff = _split(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(diff)
-        leaves = [_edge.as_input(x, "an argument", "custom_jvp") for x in leaves]
-        out_tree = _OutTree()
-        fun, rule, nondiff = self.fun, self.jvp, self.nondiff_argnums
-
-        flat_fun = _flat_fun(fun, nondiff, fixed, in_tree, out_tree, name)
+        fixed, _, leaves, in_tree, out_tree, flat_fun = self._prepare(args, kwargs, "custom_jvp")
+        rule = self.jvp
 
         def flat_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
             p, t = tree_unflatten(in_tree, primals), tree_unflatten(in_tree, tangents)
@@ -310,7 +325,7 @@ def _custom_vjp_batch(
     vals: list[Any], dims: list[int | None], *, fun: Callable[..., Any],
     fwd: Callable[..., Any], bwd: Callable[..., Any],
 ) -> tuple[tuple[Any, ...], tuple[int, ...]]:
-    args, _ = _batch_all(vals, dims)
+    args = _batch_all(vals, dims)
     bfun = vmap(lambda *xs: tuple(fun(*xs)))
     bfwd = vmap(lambda *xs: _pair(fwd(*xs)))
     bbwd = vmap(lambda res, gs: tuple(bwd(res, list(gs))))
@@ -334,7 +349,7 @@ jvp_rules[custom_vjp_call_p] = _custom_vjp_jvp
 batch_rules[custom_vjp_call_p] = _custom_vjp_batch
 
 
-class custom_vjp:
+class custom_vjp(_CustomFunction):
     """A function with a user-defined vector-Jacobian product (JAX's ``custom_vjp``).
 
     Decorate the function, then give ``defvjp(fwd, bwd)``: ``fwd`` takes the function's
@@ -359,11 +374,9 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
-        functools.update_wrapper(self, fun)
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         """Set the forward function (output and residuals) and the backward function."""
@@ -376,14 +389,10 @@ class custom_vjp:
                 f"custom_vjp function {name} has no VJP rule: define one with "
                 f"{name}.defvjp(fwd, bwd) before calling it"
             )
-        args = _resolve_args(self.fun, args, kwargs)
-        fixed, diff = _split(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(diff)
-        leaves = [_edge.as_input(x, "an argument", "custom_vjp") for x in leaves]
-        out_tree = _OutTree()
-        fun, fwd, bwd, nondiff = self.fun, self.fwd, self.bwd, self.nondiff_argnums
-
-        flat_fun = _flat_fun(fun, nondiff, fixed, in_tree, out_tree, name)
+        fixed, diff, leaves, in_tree, out_tree, flat_fun = self._prepare(
+            args, kwargs, "custom_vjp"
+        )
+        fwd, bwd, nondiff = self.fwd, self.bwd, self.nondiff_argnums
 
         def flat_fwd(*xs: Any) -> tuple[list[Any], Any]:
             result = fwd(*_merge(nondiff, fixed, tree_unflatten(in_tree, list(xs))))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from fjac._core import MainTrace, Tracer, convert
-from fjac._dtypes import dtype_of, is_float, kind_name, zeros_float0
+from fjac._dtypes import dtype_of, is_float, zeros_float0
 from fjac.tree import (
     PyTreeDef,
     keystr,
@@ -153,9 +153,3 @@ def cast_like(ct: Any, x: Any) -> Any:
     if not isinstance(ct, (np.ndarray, Tracer)):
         ct = np.asarray(ct)
     return ct
-
-
-def describe_dtype(dtype: np.dtype[Any]) -> str:
-    """``int64 (integer)``: a dtype with its kind, for error messages."""
-    return f"{dtype} ({kind_name(dtype)})"
-

@@ -151,7 +151,7 @@ def _prepare(
     return partial, leaves, tree
 
 
-def _check_chunk(vectorize: bool, chunk_size: int | None, transform: str) -> None:
+def _check_chunk(chunk_size: int | None, transform: str) -> None:
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(
             f"{transform}: chunk_size must be a positive int or None, got {chunk_size!r}"
@@ -207,7 +207,7 @@ def jacobian(
                [0., 1., 2.]])
     """
     transform = "jacobian"
-    _check_chunk(vectorize, chunk_size, transform)
+    _check_chunk(chunk_size, transform)
 
     @functools.wraps(fun)
     def jacobian_fun(*args: Any, **kwargs: Any) -> Any:
@@ -251,7 +251,7 @@ def jacfwd(
                [0., 1.]])
     """
     transform = "jacfwd"
-    _check_chunk(vectorize, chunk_size, transform)
+    _check_chunk(chunk_size, transform)
 
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
