@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from fjac import _edge
-from fjac._core import Primitive, Tracer, bind
+from fjac._core import Primitive, Tracer, bind, new_main
 from fjac._dtypes import dtype_of, is_float, kind_name
-from fjac._vjp import VJPTracer, backward, vjp_flat
+from fjac._vjp import VJPTrace, VJPTracer, backward, vjp_flat
 from fjac._vmap import batch_unary
 from fjac.tree import tree_map, tree_unflatten
 
@@ -128,36 +128,60 @@ def _value_and_grad(
 ) -> Callable[..., Any]:
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = check_argnums(argnums, len(args), transform)
-        diff = (args[nums[0]],) if len(nums) == 1 else tuple(args[i] for i in nums)
-        leaves, tree = _edge.flatten_inputs(diff, transform)
-        check_float_inputs(leaves, diff, transform, allow_int)
-
-        def partial(*diff_args: Any) -> Any:
-            return fun(*_substitute(args, nums, diff_args), **kwargs)
-
-        out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
-        out, aux = _edge.split_aux(out, has_aux, transform)
-        if isinstance(out, VJPTracer) and out._main is main:
-            value = _edge.as_output(out.primal)
-            _check_scalar_output(value, transform)
-            seed = dtype_of(value).type(1)  # an immutable scalar: rules may pass it on
-            cts = backward(main.tape, [(out.node, seed)], _count(in_nodes), free=True)
+        x = args[argnums] if type(argnums) is int and 0 <= argnums < len(args) else None
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            # The common case, one float array, without flattening or a substituting closure.
+            with new_main(VJPTrace, transform) as main:
+                tracer = main.new_input(x)
+                if len(args) == 1:
+                    out = fun(tracer, **kwargs)
+                else:
+                    call = list(args)
+                    call[argnums] = tracer
+                    out = fun(*call, **kwargs)
+            value, cts, aux = _pull_scalar(out, main, 1, has_aux, transform)
+            g = _edge.cast_like(cts[0], x)
         else:
-            value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)
-            _check_scalar_output(value, transform)
-            cts = [None] * _count(in_nodes)
-        main.tape.clear()
-        grads = tree_unflatten(tree, _edge.input_cotangents(leaves, in_nodes, cts))
-        g = grads[0] if isinstance(argnums, int) else grads
+            nums = check_argnums(argnums, len(args), transform)
+            diff = (args[nums[0]],) if len(nums) == 1 else tuple(args[i] for i in nums)
+            leaves, tree = _edge.flatten_inputs(diff, transform)
+            check_float_inputs(leaves, diff, transform, allow_int)
+
+            def partial(*diff_args: Any) -> Any:
+                return fun(*_substitute(args, nums, diff_args), **kwargs)
+
+            out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
+            value, cts, aux = _pull_scalar(out, main, _count(in_nodes), has_aux, transform)
+            grads = tree_unflatten(tree, _edge.input_cotangents(leaves, in_nodes, cts))
+            g = grads[0] if isinstance(argnums, int) else grads
         if has_aux:
-            return (value, _edge.unwrap_aux(aux, main)), g
+            return (value, aux), g
         return value, g
 
     value_and_grad_fun.__doc__ = (
         f"Value and gradient of {_name(fun)} with respect to positional argument(s) {argnums}."
     )
     return value_and_grad_fun
+
+
+def _pull_scalar(
+    out: Any, main: VJPTrace, num_inputs: int, has_aux: bool, transform: str
+) -> tuple[Any, list[Any], Any]:
+    """The value, the input cotangents and the aux of a traced scalar function's output."""
+    out, aux = _edge.split_aux(out, has_aux, transform)
+    if isinstance(out, VJPTracer) and out._main is main:
+        value = _edge.as_output(out.primal)
+        _check_scalar_output(value, transform)
+        seed = dtype_of(value).type(1)  # an immutable scalar: rules may pass it on
+        cts = backward(main.tape, [(out.node, seed)], num_inputs, free=True)
+    else:
+        value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)
+        _check_scalar_output(value, transform)
+        cts = [None] * num_inputs
+    main.tape.clear()
+    if has_aux:
+        aux = _edge.unwrap_aux(aux, main)
+    return value, cts, aux
 
 
 def _count(nodes: list[int | None]) -> int:

@@ -44,6 +44,15 @@ class JVPTrace(MainTrace):
     kind = "jvp"
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if len(args) == 1 and not prim.nondiff:
+            # One argument (then it is a tracer of this trace) and the common kind of rule:
+            # the general loop below, unrolled.
+            rule = jvp_rules[prim]
+            if type(rule) is PartialsJVP and rule.partials[0] is not None:
+                x = args[0]
+                p = x.primal
+                out = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
+                return JVPTracer(self, out, rule.partials[0](x.tangent, out, p, **params))
         primals = list(args)
         tangents: list[Any] = [None] * len(args)
         nested = False  # is any value traced by a lower level too? then bind again, else NumPy

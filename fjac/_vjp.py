@@ -49,7 +49,7 @@ class VJPTracer(Tracer):
         self.node = node
 
 
-Node = tuple[Primitive, dict[str, Any], list[Any], Any, list[tuple[int, int]]]
+Node = tuple[Primitive, dict[str, Any], tuple[Any, ...], Any, tuple[tuple[int, int], ...]]
 
 
 class VJPTrace(MainTrace):
@@ -63,13 +63,17 @@ class VJPTrace(MainTrace):
         self.tape: list[Node | None] = []
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        # Nodes hold tuples, not lists: a tuple of arrays and ints is untracked by Python's
+        # garbage collector after one pass, so a long tape does not slow every collection.
+        if len(args) == 1 and not prim.multiple_results:
+            return self._process_unary(prim, args[0], params)
         primals = list(args)
-        parents = []
+        parents: tuple[tuple[int, int], ...] = ()
         nested = False  # is any value traced by a lower level too? then bind again, else NumPy
         for i, x in enumerate(args):
             if type(x) is VJPTracer and x._main is self:
                 p = primals[i] = x.primal
-                parents.append((i, x.node))
+                parents += ((i, x.node),)
                 nested = nested or isinstance(p, Tracer)
             elif isinstance(x, Tracer):
                 nested = True
@@ -83,15 +87,34 @@ class VJPTrace(MainTrace):
         tape = self.tape
         policy = residual_policy.get(prim)
         if policy is None:
-            tape.append((prim, params, primals, ans, parents))
+            tape.append((prim, params, tuple(primals), ans, parents))
         elif policy == "inputs":
-            tape.append((prim, params, primals, Aval.of(ans), parents))
+            tape.append((prim, params, tuple(primals), Aval.of(ans), parents))
         elif policy == "output":
-            tape.append((prim, params, [Aval.of(p) for p in primals], ans, parents))
+            tape.append((prim, params, tuple([Aval.of(p) for p in primals]), ans, parents))
         else:  # "shapes"
-            tape.append((prim, params, [Aval.of(p) for p in primals], Aval.of(ans), parents))
+            tape.append((prim, params, tuple([Aval.of(p) for p in primals]), Aval.of(ans), parents))
         if prim.multiple_results:
             return self._project(ans, len(tape) - 1)
+        return VJPTracer(self, ans, len(tape) - 1)
+
+    def _process_unary(self, prim: Primitive, x: VJPTracer, params: dict[str, Any]) -> Any:
+        """``process`` for one argument (which is then a tracer of this trace), unrolled."""
+        p = x.primal
+        ans = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
+        if prim.nondiff:
+            return ans
+        policy = residual_policy.get(prim)
+        if policy == "inputs":
+            node = (prim, params, (p,), Aval.of(ans), ((0, x.node),))
+        elif policy == "output":
+            node = (prim, params, (Aval.of(p),), ans, ((0, x.node),))
+        elif policy == "shapes":
+            node = (prim, params, (Aval.of(p),), Aval.of(ans), ((0, x.node),))
+        else:
+            node = (prim, params, (p,), ans, ((0, x.node),))
+        tape = self.tape
+        tape.append(node)
         return VJPTracer(self, ans, len(tape) - 1)
 
     def _project(self, outs: tuple[Any, ...], node: int) -> tuple[VJPTracer, ...]:
@@ -100,7 +123,7 @@ class VJPTrace(MainTrace):
         tracers = []
         count = len(outs)
         for j, out in enumerate(outs):
-            tape.append((project_p, {"index": j, "count": count}, [], out, [(0, node)]))
+            tape.append((project_p, {"index": j, "count": count}, (), out, ((0, node),)))
             tracers.append(VJPTracer(self, out, len(tape) - 1))
         return tuple(tracers)
 
