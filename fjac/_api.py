@@ -126,9 +126,11 @@ def _value_and_grad(
     allow_int: bool,
     transform: str,
 ) -> Callable[..., Any]:
+    pos = argnums if type(argnums) is int else -1  # one argument, for the common case
+
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        x = args[argnums] if type(argnums) is int and 0 <= argnums < len(args) else None
+        x = args[pos] if 0 <= pos < len(args) else None
         if type(x) is np.ndarray and x.dtype.kind == "f":
             # The common case, one float array, without flattening or a substituting closure.
             with new_main(VJPTrace, transform) as main:
@@ -137,7 +139,7 @@ def _value_and_grad(
                     out = fun(tracer, **kwargs)
                 else:
                     call = list(args)
-                    call[argnums] = tracer
+                    call[pos] = tracer
                     out = fun(*call, **kwargs)
             value, cts, aux = _pull_scalar(out, main, 1, has_aux, transform)
             g = _edge.cast_like(cts[0], x)
