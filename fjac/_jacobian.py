@@ -28,7 +28,7 @@ from fjac._jvp import jvp_flat
 from fjac._jvp import unwrap_output as unwrap_jvp_output
 from fjac._ops import indexing, shape
 from fjac._vjp import VJPTrace, backward, unwrap_output, vjp_flat
-from fjac._vmap import BatchTracer, batch_front, batched_basis, open_batch
+from fjac._vmap import basis_batch, batch_front, batched_basis, open_batch
 from fjac.tree import PyTreeDef, tree_unflatten
 
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian"]
@@ -87,12 +87,13 @@ def _reverse_blocks(
     pieces: list[list[list[Any]]] = [[[] for _ in leaves] for _ in out_leaves]
     spans = _chunks(sum(out_sizes), vectorize, chunk_size)
     for lo, hi in spans:
-        basis = batched_basis(out_sizes, out_shapes, [dtype_of(y) for y in out_leaves], lo, hi)
+        dtypes = [dtype_of(y) for y in out_leaves]
         if vectorize:
             with open_batch("jacobian", hi - lo) as bmain:
+                seed_batch = basis_batch(bmain, out_sizes, out_shapes, dtypes, lo, hi)
                 seeds = [
-                    (node, BatchTracer(bmain, e, 0))
-                    for node, e in zip(out_nodes, basis) if node is not None and e is not None
+                    (node, e) for node, e in zip(out_nodes, seed_batch)
+                    if node is not None and e is not None
                 ]
                 cts = backward(main.tape, seeds, len(leaves), free=len(spans) == 1)
                 rows = [
@@ -100,6 +101,7 @@ def _reverse_blocks(
                     for ct, x in zip(cts, leaves)
                 ]
         else:  # one plain VJP with the basis vector e_lo: row lo of J is e_loᵀJ
+            basis = batched_basis(out_sizes, out_shapes, dtypes, lo, hi)
             seeds = [
                 (node, e[0]) for node, e in zip(out_nodes, basis)
                 if node is not None and e is not None
@@ -261,15 +263,16 @@ def jacfwd(
         spans = _chunks(sum(in_sizes), vectorize, chunk_size) or [(0, 0)]
         pieces: list[list[list[Any]]] = []
         for lo, hi in spans:
-            basis = batched_basis(in_sizes, in_shapes, [dtype_of(x) for x in leaves], lo, hi)
+            dtypes = [dtype_of(x) for x in leaves]
             if vectorize:
                 with open_batch("jacfwd", hi - lo) as bmain:
-                    tangents = [None if e is None else BatchTracer(bmain, e, 0) for e in basis]
+                    tangents: list[Any] = basis_batch(bmain, in_sizes, in_shapes, dtypes, lo, hi)
                     out, main = jvp_flat(partial, leaves, tangents, in_tree, transform)
                     out, aux = _edge.split_aux(out, has_aux, transform)
                     out_leaves, out_tangents, out_tree = unwrap_jvp_output(out, main)
                     columns = [batch_front(t, bmain, hi - lo) for t in out_tangents]
             else:  # one plain JVP with the basis vector e_lo: column lo of J is J e_lo
+                basis = batched_basis(in_sizes, in_shapes, dtypes, lo, hi)
                 tangents = [None if e is None else e[0] for e in basis]
                 out, main = jvp_flat(partial, leaves, tangents, in_tree, transform)
                 out, aux = _edge.split_aux(out, has_aux, transform)

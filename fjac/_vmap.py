@@ -9,6 +9,7 @@ examples at once. Primitives without a rule fall back to a loop over the example
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,9 @@ from fjac.tree import tree_flatten, tree_unflatten
 __all__ = [
     "BatchTracer",
     "BatchTrace",
+    "BasisTracer",
+    "basis_rules",
+    "basis_batch",
     "batch_rules",
     "vmap",
     "move_batch_axis",
@@ -75,7 +79,12 @@ class BatchTrace(MainTrace):
         dims: list[int | None] = []
         for x in args:
             if isinstance(x, BatchTracer) and x._main is self:
-                vals.append(x.primal)
+                if type(x) is BasisTracer:
+                    rule = basis_rules.get(prim)
+                    structured = None if rule is None else rule(self, args, **params)
+                    if structured is not None:
+                        return structured
+                vals.append(x.primal)  # a BasisTracer's dense batch is made here, if at all
                 dims.append(x.bdim)
             else:
                 vals.append(x)
@@ -92,6 +101,107 @@ class BatchTrace(MainTrace):
         if out_dim is None:
             return out
         return BatchTracer(self, out, out_dim)
+
+
+class BasisTracer(BatchTracer):
+    """A batch of scaled standard basis vectors, stored as the scales alone.
+
+    Example ``r`` (of ``rows``) is ``scale.flat[start + r]`` times the one-hot array of shape
+    ``shape`` whose 1 sits at flat (C-order) index ``start + r``; ``scale`` is ``None`` for
+    ones. The vectorized Jacobians seed their pass with it. The operations that meet it first
+    keep the structure (scaling by a value that is not batched, reshaping) or use it (a matrix
+    product with a matrix that is not batched selects rows or columns of that matrix instead of
+    multiplying by the identity): the Jacobian of ``tanh(W @ x)`` then costs a scaling of ``W``,
+    not an n³ product. Every other operation reads ``primal``, the dense batch, made on first
+    use; the results are the same either way.
+    """
+
+    __slots__ = ("scale", "start", "rows", "_shape", "_dtype", "_dense")
+
+    def __init__(
+        self, main: MainTrace, shape: tuple[int, ...], dtype: Any, start: int, rows: int,
+        scale: Any = None,
+    ) -> None:
+        self._main = main
+        self.bdim = 0
+        self._shape = shape
+        self._dtype = np.dtype(dtype)
+        self.start = start
+        self.rows = rows
+        self.scale = scale
+        self._dense: Any = None
+
+    @property
+    def primal(self) -> Any:
+        """The dense batch, shaped ``(rows,) + shape``."""
+        if self._dense is None:
+            self._dense = self._densify()
+        return self._dense
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype  # type: ignore[no-any-return]
+
+    def scale_rows(self) -> Any:
+        """The scales of the batch's examples, in order (``None`` for ones)."""
+        from fjac._ops import indexing, shape
+
+        if self.scale is None:
+            return None
+        flat = shape.reshape(self.scale, (-1,))
+        return indexing.getitem(flat, slice(self.start, self.start + self.rows))
+
+    def with_scale(self, scale: Any, shape_: tuple[int, ...] | None = None) -> BasisTracer:
+        """The same basis vectors with new scales (and, after a reshape, a new shape)."""
+        new_shape = self._shape if shape_ is None else shape_
+        return BasisTracer(
+            self._main, new_shape, _dtype_of(scale, self._dtype), self.start, self.rows, scale
+        )
+
+    def _densify(self) -> Any:
+        from fjac._ops import elementwise, shape
+
+        n = math.prod(self._shape)
+        block = np.zeros((self.rows, n), dtype=self._dtype)
+        index = np.arange(self.rows)
+        block[index, index + self.start] = 1
+        rows_scale = self.scale_rows()
+        dense: Any = block
+        if rows_scale is not None:
+            dense = elementwise.multiply(block, shape.reshape(rows_scale, (self.rows, 1)))
+        return shape.reshape(dense, (self.rows,) + self._shape)
+
+
+def _dtype_of(x: Any, default: Any) -> Any:
+    return default if x is None else getattr(x, "dtype", default)
+
+
+#: Rules that keep or use the structure of a ``BasisTracer``: ``rule(main, args, **params)``
+#: returns the result (a ``BasisTracer`` or a dense ``BatchTracer``), or ``None`` to have the
+#: primitive applied to the dense batch as usual.
+basis_rules: dict[Primitive, Callable[..., Any]] = {}
+
+
+def basis_batch(
+    main: BatchTrace, sizes: Sequence[int], shapes: Sequence[tuple[int, ...]],
+    dtypes: Sequence[Any], start: int, stop: int,
+) -> list[BatchTracer | None]:
+    """Rows ``start:stop`` of the identity over the concatenated leaves, as batched tracers of
+    ``main``, one per leaf (``None`` where no row falls in the leaf): a ``BasisTracer`` when
+    the rows all fall in one leaf, else the dense rows."""
+    offset = 0
+    for k, size in enumerate(sizes):
+        if offset <= start and stop <= offset + size:
+            out: list[BatchTracer | None] = [None] * len(sizes)
+            out[k] = BasisTracer(main, tuple(shapes[k]), dtypes[k], start - offset, stop - start)
+            return out
+        offset += size
+    dense = batched_basis(sizes, shapes, dtypes, start, stop)
+    return [None if e is None else BatchTracer(main, e, 0) for e in dense]
 
 
 BatchRule = Callable[..., tuple[Any, Any]]

@@ -22,7 +22,7 @@ from fjac._edge import shape_of
 from fjac._jvp import defjvp
 from fjac._ops import helpers, reductions, shape
 from fjac._vjp import defvjp, keep_residuals
-from fjac._vmap import batch_elementwise, batch_unary
+from fjac._vmap import BasisTracer, BatchTracer, basis_rules, batch_elementwise, batch_unary
 
 Array = Any
 
@@ -912,6 +912,48 @@ for _prim in (neg_p, sinc_p, abs_p, fabs_p, cast_p, convert_p, round_p):
 for _prim in (add_p, sub_p, mul_p, div_p, pow_p, floor_divide_p, remainder_p, fmod_quotient_p,
               fmod_p, copysign_p, where_p, maximum_p, minimum_p, fmax_p, fmin_p):
     batch_elementwise(_prim)
+
+
+# Structured basis batches (the vectorized Jacobians' seeds): scaling by a value that is not
+# batched, negating and casting keep the structure, so only the scales are computed.
+
+
+def _scale_of(b: BasisTracer) -> Array:
+    return np.ones(b.shape, dtype=b.dtype) if b.scale is None else b.scale
+
+
+def _fits_under(v: Any, main: Any, target: tuple[int, ...]) -> bool:
+    """``v`` is not batched by ``main`` and broadcasts to ``target`` without widening it."""
+    if isinstance(v, BatchTracer) and v._main is main:
+        return False
+    v_shape = shape_of(v)
+    return len(v_shape) <= len(target) and all(
+        a == 1 or a == b for a, b in zip(reversed(v_shape), reversed(target))
+    )
+
+
+def _basis_multiply(main: Any, args: tuple[Any, ...]) -> Any:
+    x, y = args
+    if type(x) is BasisTracer and x._main is main and _fits_under(y, main, x.shape):
+        return x.with_scale(multiply(_scale_of(x), y))
+    if type(y) is BasisTracer and y._main is main and _fits_under(x, main, y.shape):
+        return y.with_scale(multiply(x, _scale_of(y)))
+    return None
+
+
+def _basis_divide(main: Any, args: tuple[Any, ...]) -> Any:
+    x, y = args
+    if type(x) is BasisTracer and x._main is main and _fits_under(y, main, x.shape):
+        return x.with_scale(divide(_scale_of(x), y))
+    return None
+
+
+basis_rules[mul_p] = _basis_multiply
+basis_rules[div_p] = _basis_divide
+basis_rules[neg_p] = lambda main, args: args[0].with_scale(negative(_scale_of(args[0])))
+basis_rules[convert_p] = lambda main, args, *, dtype: args[0].with_scale(
+    bind(convert_p, _scale_of(args[0]), dtype=dtype)
+)
 
 # What each vjp rule reads (the rest of its residuals are dropped when the node is recorded).
 keep_residuals("shapes", add_p, sub_p, neg_p, convert_p)

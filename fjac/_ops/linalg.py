@@ -23,7 +23,7 @@ from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, indexing, reductions, shape
 from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
-from fjac._vmap import batch_rules, move_batch_axis
+from fjac._vmap import BasisTracer, BatchTracer, basis_rules, batch_rules, move_batch_axis
 
 Array = Any
 
@@ -124,6 +124,52 @@ def _batch_matmul(vals: list[Array], dims: list[int | None]) -> tuple[Array, int
 
 
 batch_rules[matmul_p] = _batch_matmul
+
+
+def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
+    """A matrix that is not batched times a batch of scaled basis vectors (a vector, or a
+    column or row matrix): each example selects one column (row) of the matrix, so the batch
+    is a scaled slice of it, with no product computed."""
+    x, y = args
+    if type(y) is BasisTracer and y._main is main and _plain_matrix(x, main):
+        if not (len(y.shape) == 1 or y.shape[1:] == (1,)):
+            return None
+        # example r: x @ (s_r e_i) = s_r * column i of x, i = start + r
+        picked = indexing.getitem(x, (slice(None), slice(y.start, y.start + y.rows)))
+        scales = y.scale_rows()
+        if scales is not None:
+            picked = elementwise.multiply(picked, scales)
+        out = shape.swapaxes(picked, 0, 1)
+        basis, matrix = y, x
+    elif type(x) is BasisTracer and x._main is main and _plain_matrix(y, main):
+        if not (len(x.shape) == 1 or x.shape[:1] == (1,)):
+            return None
+        # example r: (s_r e_j) @ y = s_r * row j of y, j = start + r
+        out = indexing.getitem(y, slice(x.start, x.start + x.rows))
+        scales = x.scale_rows()
+        if scales is not None:
+            out = elementwise.multiply(out, shape.reshape(scales, (x.rows, 1)))
+        basis, matrix = x, y
+    else:
+        return None
+    out = shape.reshape(out, (basis.rows,) + _matmul_shape(shape_of(x), shape_of(y)))
+    dtype = np.result_type(dtype_of(matrix), basis.dtype)
+    if dtype_of(out) != dtype:
+        out = elementwise.astype(out, dtype)
+    return BatchTracer(main, out, 0)
+
+
+def _plain_matrix(v: Any, main: Any) -> bool:
+    """``v`` is a matrix not batched by ``main``."""
+    return not (isinstance(v, BatchTracer) and v._main is main) and len(shape_of(v)) == 2
+
+
+def _matmul_shape(s1: tuple[int, ...], s2: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``matmul`` of 1-D or 2-D operands of shapes ``s1`` and ``s2``."""
+    return s1[:-1] + s2[1:]
+
+
+basis_rules[matmul_p] = _basis_matmul
 
 
 def matmul(x1: Array, x2: Array) -> Array:

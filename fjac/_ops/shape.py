@@ -18,7 +18,7 @@ from fjac._edge import shape_of
 from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops import elementwise, indexing, reductions
 from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
-from fjac._vmap import batch_all_front, batch_rules, move_batch_axis
+from fjac._vmap import basis_rules, batch_all_front, batch_rules, move_batch_axis
 
 Array = Any
 
@@ -85,6 +85,10 @@ def _batch_reshape(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) 
 
 
 batch_rules[reshape_p] = _batch_reshape
+# A reshape keeps the C-order flat index of each basis vector's 1: only the scales reshape.
+basis_rules[reshape_p] = lambda main, args, *, shape: args[0].with_scale(
+    None if args[0].scale is None else bind(reshape_p, args[0].scale, shape=shape), shape
+)
 defjvp(reshape_p, lambda t, ans, x, *, shape: reshape(t, shape))
 defvjp(reshape_p, lambda g, ans, x, *, shape: reshape(g, shape_of(x)))
 
