@@ -268,11 +268,14 @@ def backward(
         assert entry is not None, "an input node sits past the inputs"
         prim, params, primals, ans, parents = entry
         rules = vjp_rules[prim]
-        joint = rules.fn(g, ans, *primals, **params) if type(rules) is JointVJP else None
+        kind = type(rules)
+        joint = rules.fn(g, ans, *primals, **params) if kind is JointVJP else None
         for pos, parent in parents:
-            if type(rules) is tuple:
+            if kind is tuple:
                 partial = rules[pos]
-                ct = None if partial is None else partial(g, ans, *primals, **params)
+                if partial is None:
+                    continue
+                ct = partial(g, ans, *primals, **params)
             elif joint is not None:
                 ct = joint[pos]
             else:
@@ -282,6 +285,8 @@ def backward(
             prev = cts[parent]
             if prev is None:
                 cts[parent] = ct
+            elif type(ct) is np.ndarray and type(prev) is np.ndarray:
+                cts[parent] = prev + ct  # what add_any would do, without the dispatch
             elif type(ct) is tuple:
                 cts[parent] = _accumulate_tuple(prev, ct)
             else:
