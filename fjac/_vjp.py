@@ -267,7 +267,7 @@ def backward(
             tape[i] = None
         assert entry is not None, "an input node sits past the inputs"
         prim, params, primals, ans, parents = entry
-        rules = vjp_rules[prim]
+        rules: Any = vjp_rules[prim]  # partials, an argnum rule or a JointVJP
         kind = type(rules)
         joint = rules.fn(g, ans, *primals, **params) if kind is JointVJP else None
         for pos, parent in parents:
@@ -279,7 +279,7 @@ def backward(
             elif joint is not None:
                 ct = joint[pos]
             else:
-                ct = rules(pos, g, ans, *primals, **params)  # type: ignore[operator]
+                ct = rules(pos, g, ans, *primals, **params)
             if ct is None:
                 continue
             prev = cts[parent]
