@@ -131,6 +131,13 @@ class Tracer:
         return self.shape[0]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if self.dtype.kind in "iub":
+            raise TracerConversionError(
+                f"cannot convert a traced array ({_describe(self)}) to a NumPy array: its value "
+                "differs from example to example. To index a NumPy array with it, write "
+                "fjac.numpy.take(array, index) (or index a traced array); for control flow use "
+                "fjac.numpy.where"
+            )
         raise TracerConversionError(
             f"cannot convert a traced array ({_describe(self)}) to a NumPy array: that would "
             "drop its derivative. Use fjac.numpy functions (or NumPy functions, which fjac "

@@ -168,3 +168,76 @@ def test_python_control_flow_on_a_batched_value_is_an_error():
 
     with pytest.raises((TypeError, ValueError), match="ambiguous"):
         vmap(f)(np.array([1.0, -1.0]))
+
+
+# --- traced integer indices: vmap makes them (a mapped label, argmax per example) -------------
+
+
+def test_indexing_with_a_mapped_index_matches_numpy():
+    X = rng.normal(size=(4, 3))
+    Y = np.array([0, 2, 1, 1])
+    rows = np.arange(4)
+    np.testing.assert_array_equal(vmap(lambda x, y: x[y])(X, Y), X[rows, Y])
+    np.testing.assert_array_equal(vmap(lambda x, y: fnp.take(x, y))(X, Y), X[rows, Y])
+    np.testing.assert_array_equal(vmap(lambda x, y: x.at[y].get())(X, Y), X[rows, Y])
+    np.testing.assert_array_equal(vmap(lambda x: x[fnp.argmax(x)])(X), X.max(axis=1))
+    # an unmapped array indexed by a mapped index: NumPy's own indexing cannot see a tracer,
+    # fnp.take can, and the error says so
+    np.testing.assert_array_equal(vmap(lambda y: fnp.take(X, y, axis=0))(Y), X[Y])
+    with pytest.raises(fjac.errors.TracerConversionError, match=r"fjac.numpy.take\(array, index\)"):
+        vmap(lambda y: X[y])(Y)
+    # index arrays per example of rank 2, next to an unmapped one and an integer
+    Z = rng.normal(size=(4, 5, 6))
+    Ix = rng.integers(0, 5, size=(4, 2, 3))
+    J = rng.integers(0, 6, size=(3,))
+    np.testing.assert_array_equal(vmap(lambda z, i: z[i, J])(Z, Ix),
+                                  np.stack([z[i, J] for z, i in zip(Z, Ix)]))
+    np.testing.assert_array_equal(vmap(lambda z, j: z[1, j])(Z, Ix[:, 0, :]),
+                                  np.stack([z[1, j] for z, j in zip(Z, Ix[:, 0, :])]))
+    # a slice before the index array: NumPy's layout rules differ, the rule loops instead
+    np.testing.assert_array_equal(vmap(lambda z, j: z[:, j])(Z, Ix[:, 0, :]),
+                                  np.stack([z[:, j] for z, j in zip(Z, Ix[:, 0, :])]))
+    # nested vmap
+    K = rng.integers(0, 6, size=(4, 5))
+    out = vmap(vmap(lambda z, k: z[k]))(Z, K)
+    np.testing.assert_array_equal(out, np.take_along_axis(Z, K[..., None], 2)[..., 0])
+
+
+def test_derivatives_through_a_mapped_index():
+    X = rng.normal(size=(4, 3)) ** 2 + 0.5
+    Y = np.array([0, 2, 1, 1])
+    # per-example gradient of log(x[y]): 1/x[y] at y, zero elsewhere
+    g = vmap(fjac.grad(lambda x, y: fnp.log(x[y])))(X, Y)
+    expected = np.zeros_like(X)
+    expected[np.arange(4), Y] = 1 / X[np.arange(4), Y]
+    np.testing.assert_allclose(g, expected)
+    # grad of a vmapped loss, repeated indices accumulate
+    R = np.array([[0, 0, 2], [1, 1, 1], [2, 0, 2], [0, 1, 2]])
+    g = fjac.grad(lambda X: fnp.sum(vmap(lambda x, r: x[r] ** 2)(X, R)))(X)
+    expected = np.zeros_like(X)
+    for b, r in enumerate(R):
+        for k in r:
+            expected[b, k] += 2 * X[b, k]
+    np.testing.assert_allclose(g, expected)
+    # forward mode, the Jacobian, and second order
+    J = fjac.jacfwd(lambda X: vmap(lambda x, y: x[y])(X, Y))(X)
+    Jr = fjac.jacobian(lambda X: vmap(lambda x, y: x[y])(X, Y))(X)
+    E = np.zeros((4, 4, 3))
+    E[np.arange(4), np.arange(4), Y] = 1
+    np.testing.assert_array_equal(J, E)
+    np.testing.assert_array_equal(Jr, E)
+    H = vmap(fjac.hessian(lambda x, y: x[y] ** 3))(X, Y)
+    for b in range(4):
+        expected = np.zeros((3, 3))
+        expected[Y[b], Y[b]] = 6 * X[b, Y[b]]
+        np.testing.assert_allclose(H[b], expected)
+
+
+def test_traced_indices_that_cannot_be_used_say_so():
+    X = rng.normal(size=(4, 3))
+    with pytest.raises(TypeError, match="boolean mask that differs from example to example"):
+        vmap(lambda x: x[x > 0])(X)
+    with pytest.raises(TypeError, match=r"updates x.at\[idx\].set/add/... and take_along_axis"):
+        vmap(lambda x, y: x.at[y].set(0.0))(X, np.array([0, 1, 2, 0]))
+    with pytest.raises(IndexError, match="integer or boolean"):
+        vmap(lambda x, y: x[y])(X, np.ones((4, 2)))

@@ -16,10 +16,10 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jvp import defjvp
+from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, shape
-from fjac._vjp import defvjp, keep_residuals
-from fjac._vmap import batch_rules, batch_size, move_batch_axis
+from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
+from fjac._vmap import batch_loop, batch_rules, batch_size, move_batch_axis
 
 Array = Any
 
@@ -38,10 +38,17 @@ def canonical_index(idx: Any) -> tuple[Any, ...]:
         idx = (idx,)
     out = []
     for i in idx:
+        if isinstance(i, Tracer) and i.dtype.kind not in "iub":
+            raise TypeError(
+                f"cannot index with a traced array of dtype {i.dtype}: indices must be integers "
+                "or booleans, and they carry no derivative"
+            )
         if isinstance(i, Tracer):
             raise TypeError(
-                f"cannot index with a traced array ({i.dtype}); indices are not differentiable: "
-                "use an integer or boolean NumPy array, or fjac.stop_gradient on the index"
+                f"this operation cannot take a traced array ({i.dtype}) as an index: x[idx], "
+                "x.at[idx].get() and fjac.numpy.take accept traced integer indices (vmap makes "
+                "them, e.g. from argmax or a mapped argument), the updates x.at[idx].set/add/... "
+                "and take_along_axis do not yet; compute that index with NumPy"
             )
         out.append(np.asarray(i) if isinstance(i, list) else i)
     return tuple(out)
@@ -92,8 +99,161 @@ batch_rules[getitem_p] = _batch_getitem
 
 
 def getitem(x: Array, idx: Any) -> Array:
-    """``x[idx]`` with NumPy's indexing rules."""
+    """``x[idx]`` with NumPy's indexing rules; integer index arrays may be traced."""
+    if isinstance(idx, tuple) and any(isinstance(i, Tracer) for i in idx) or isinstance(
+        idx, Tracer
+    ):
+        return _gather(x, idx if isinstance(idx, tuple) else (idx,))
     return bind(getitem_p, x, idx=canonical_index(idx))
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing with traced index arrays. ``getitem`` keeps its index as a parameter, which cannot
+# hold a tracer; vmap makes traced integer indices (argmax per example, a mapped label). Those
+# index arrays become operands of ``gather``, and the index expression a template in which
+# ``_Slot(k)`` stands for operand k. Index arrays carry no derivative.
+
+
+class _Slot:
+    """The place of index operand ``k`` in an index template."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __repr__(self) -> str:
+        return f"<index {self.k}>"
+
+
+def _fill(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(arrays[t.k] if type(t) is _Slot else t for t in template)
+
+
+def _gather(x: Array, idx: tuple[Any, ...]) -> Array:
+    template: list[Any] = []
+    arrays: list[Any] = []
+    for i in idx:
+        if isinstance(i, Tracer):
+            if dtype_of(i).kind not in "iub":
+                raise IndexError(
+                    f"arrays used as indices must be of integer or boolean type, got a traced "
+                    f"array of dtype {dtype_of(i)}"
+                )
+            template.append(_Slot(len(arrays)))
+            arrays.append(i)
+        else:
+            template.append(canonical_index((i,))[0])
+    return bind(gather_p, x, *arrays, template=tuple(template))
+
+
+def _gather_impl(x: Array, *arrays: Array, template: tuple[Any, ...]) -> Array:
+    return x[_fill(template, arrays)]
+
+
+def _scatter_gathered_impl(
+    g: Array, *arrays: Array, template: tuple[Any, ...], shape: tuple[int, ...]
+) -> Array:
+    out = np.zeros(shape, dtype=np.result_type(g))
+    np.add.at(out, _fill(template, arrays), g)
+    return out
+
+
+gather_p = Primitive("gather", _gather_impl)
+scatter_gathered_p = Primitive("scatter_gathered", _scatter_gathered_impl)
+
+# Only argument 0 (the array indexed, or the values scattered) has a derivative.
+defjvp_argnum(gather_p, lambda i, t, ans, x, *arrays, template: (
+    bind(gather_p, t, *arrays, template=template) if i == 0 else None
+))
+defvjp_argnum(gather_p, lambda i, g, ans, x, *arrays, template: (
+    bind(scatter_gathered_p, g, *arrays, template=template, shape=shape_of(x)) if i == 0 else None
+))
+defjvp_argnum(scatter_gathered_p, lambda i, t, ans, g, *arrays, template, shape: (
+    bind(scatter_gathered_p, t, *arrays, template=template, shape=shape) if i == 0 else None
+))
+defvjp_argnum(scatter_gathered_p, lambda i, ct, ans, g, *arrays, template, shape: (
+    bind(gather_p, ct, *arrays, template=template) if i == 0 else None
+))
+
+
+def _leading_advanced(template: tuple[Any, ...]) -> bool:
+    """Whether the index starts with an advanced entry (an index array or an integer), so
+    NumPy puts the broadcast index dimensions first both per example and for the batch."""
+    first = template[0] if template else None
+    return type(first) is _Slot or (isinstance(first, (int, np.integer)) and not isinstance(
+        first, (bool, np.bool_)))
+
+
+def _batched_template(
+    vals: list[Any], dims: list[Any], template: tuple[Any, ...], size: int
+) -> tuple[list[Any], tuple[Any, ...]] | None:
+    """The index operands and template for the batch in front, with ``arange(size)`` as the
+    first index; ``None`` where that layout would differ from the examples' (then the rule
+    loops over the examples)."""
+    arrays, a_dims = vals[1:], dims[1:]
+    if not _leading_advanced(template) or any(
+        dtype_of(a) == np.bool_ or isinstance(t, np.ndarray) and t.dtype == np.bool_
+        for a, t in zip(arrays, template)
+    ):
+        return None
+    if any(isinstance(t, np.ndarray) and t.dtype == np.bool_ for t in template):
+        return None
+    rank = max(
+        [len(shape_of(a)) - (d is not None) for a, d in zip(arrays, a_dims)]
+        + [np.ndim(t) for t in template if isinstance(t, np.ndarray)]
+        + [0]
+    )
+    new_arrays = [np.arange(size).reshape((size,) + (1,) * rank)]
+    for a, d in zip(arrays, a_dims):
+        if d is not None:  # batch axis in front, then as many axes as the widest index has
+            a = move_batch_axis(a, d, 0)
+            a_shape = shape_of(a)
+            a = shape.reshape(a, a_shape[:1] + (1,) * (rank + 1 - len(a_shape)) + a_shape[1:])
+        new_arrays.append(a)
+    new_template = (_Slot(0),) + tuple(
+        _Slot(t.k + 1) if type(t) is _Slot else t for t in template
+    )
+    return new_arrays, new_template
+
+
+def _batched_boolean_index(vals: list[Any], dims: list[Any]) -> None:
+    for a, d in zip(vals[1:], dims[1:]):
+        if d is not None and dtype_of(a) == np.bool_:
+            raise TypeError(
+                "vmap: indexing with a boolean mask that differs from example to example would "
+                "give each example a different shape; use fjac.numpy.where to select instead"
+            )
+
+
+def _batch_gather(vals: list[Any], dims: list[Any], *, template: tuple[Any, ...]) -> Any:
+    _batched_boolean_index(vals, dims)
+    size = batch_size(vals, dims)
+    lined_up = _batched_template(vals, dims, template, size)
+    if lined_up is None:
+        return batch_loop(gather_p, vals, dims, size, template=template)
+    arrays, new_template = lined_up
+    x = move_batch_axis(vals[0], dims[0], 0, size)
+    return bind(gather_p, x, *arrays, template=new_template), 0
+
+
+def _batch_scatter_gathered(
+    vals: list[Any], dims: list[Any], *, template: tuple[Any, ...], shape: tuple[int, ...]
+) -> Any:
+    _batched_boolean_index(vals, dims)
+    size = batch_size(vals, dims)
+    lined_up = _batched_template(vals, dims, template, size)
+    if lined_up is None:
+        return batch_loop(scatter_gathered_p, vals, dims, size, template=template, shape=shape)
+    arrays, new_template = lined_up
+    g = move_batch_axis(vals[0], dims[0], 0, size)  # laid out as the batched gather gives it
+    return bind(
+        scatter_gathered_p, g, *arrays, template=new_template, shape=(size,) + shape
+    ), 0
+
+
+batch_rules[gather_p] = _batch_gather
+batch_rules[scatter_gathered_p] = _batch_scatter_gathered
 
 
 def _scatter_add_impl(g: Array, *, idx: tuple[Any, ...], shape: tuple[int, ...]) -> Array:
@@ -271,7 +431,10 @@ class _IndexUpdateRef:
 
     def __init__(self, x: Array, idx: Any) -> None:
         self._x = x
-        self._idx = canonical_index(idx)
+        traced = isinstance(idx, Tracer) or (
+            isinstance(idx, tuple) and any(isinstance(i, Tracer) for i in idx)
+        )
+        self._idx = idx if traced else canonical_index(idx)
 
     def get(self) -> Array:
         """``x[idx]``."""
@@ -279,18 +442,19 @@ class _IndexUpdateRef:
 
     def set(self, values: Array) -> Array:
         """A new array: ``x`` with ``values`` written at ``idx`` (``x`` is unchanged)."""
-        return scatter_set(self._x, values, self._idx)
+        return scatter_set(self._x, values, canonical_index(self._idx))
 
     def add(self, values: Array) -> Array:
         """A new array: ``x`` with ``values`` added at ``idx`` (repeated indices accumulate)."""
         x_shape = shape_of(self._x)
-        target = shape.broadcast_to(values, indexed_shape(x_shape, self._idx))
-        return elementwise.add(self._x, scatter_add(target, self._idx, x_shape))
+        idx = canonical_index(self._idx)
+        target = shape.broadcast_to(values, indexed_shape(x_shape, idx))
+        return elementwise.add(self._x, scatter_add(target, idx, x_shape))
 
     def multiply(self, values: Array) -> Array:
         """A new array: ``x`` with its elements at ``idx`` multiplied by ``values`` (repeated
         indices multiply once per occurrence)."""
-        return _multiply_at(self._x, self._idx, values)
+        return _multiply_at(self._x, canonical_index(self._idx), values)
 
     def min(self, values: Array) -> Array:
         """A new array: ``x`` with ``minimum(x[idx], values)`` at ``idx`` (repeated indices
@@ -299,12 +463,12 @@ class _IndexUpdateRef:
         At a tie the derivative goes to one value only: ``x``'s own element if it is among the
         smallest, else the first such value in index order.
         """
-        return _extremum_at(self._x, self._idx, values, "minimum")
+        return _extremum_at(self._x, canonical_index(self._idx), values, "minimum")
 
     def max(self, values: Array) -> Array:
         """A new array: ``x`` with ``maximum(x[idx], values)`` at ``idx`` (repeated indices
         take the maximum of all their values); ties as in ``min``."""
-        return _extremum_at(self._x, self._idx, values, "maximum")
+        return _extremum_at(self._x, canonical_index(self._idx), values, "maximum")
 
 
 class _IndexUpdateHelper:
@@ -328,8 +492,10 @@ def at(x: Array) -> _IndexUpdateHelper:
 
 
 def take(a: Array, indices: Any, axis: int | None = None) -> Array:
-    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None)."""
-    indices = np.asarray(canonical_index((indices,))[0])
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None);
+    ``indices`` may be traced."""
+    if not isinstance(indices, Tracer):
+        indices = np.asarray(canonical_index((indices,))[0])
     if axis is None:
         return getitem(shape.ravel(a), (indices,))
     ndim = len(shape_of(a))
