@@ -166,9 +166,7 @@ class BasisTracer(BatchTracer):
         from fjac._ops import elementwise, shape
 
         n = math.prod(self._shape)
-        block = np.zeros((self.rows, n), dtype=self._dtype)
-        index = np.arange(self.rows)
-        block[index, index + self.start] = 1
+        block = batched_basis([n], [(n,)], [self._dtype], self.start, self.start + self.rows)[0]
         rows_scale = self.scale_rows()
         dense: Any = block
         if rows_scale is not None:
@@ -195,7 +193,7 @@ def basis_batch(
     the rows all fall in one leaf, else the dense rows."""
     offset = 0
     for k, size in enumerate(sizes):
-        if offset <= start and stop <= offset + size:
+        if offset <= start < stop <= offset + size:
             out: list[BatchTracer | None] = [None] * len(sizes)
             out[k] = BasisTracer(main, tuple(shapes[k]), dtypes[k], start - offset, stop - start)
             return out
