@@ -192,12 +192,10 @@ def _batched_template(
     first index; ``None`` where that layout would differ from the examples' (then the rule
     loops over the examples)."""
     arrays, a_dims = vals[1:], dims[1:]
-    if not _leading_advanced(template) or any(
-        dtype_of(a) == np.bool_ or isinstance(t, np.ndarray) and t.dtype == np.bool_
-        for a, t in zip(arrays, template)
-    ):
-        return None
-    if any(isinstance(t, np.ndarray) and t.dtype == np.bool_ for t in template):
+    masks = any(dtype_of(a) == np.bool_ for a in arrays) or any(
+        isinstance(t, np.ndarray) and t.dtype == np.bool_ for t in template
+    )
+    if masks or not _leading_advanced(template):
         return None
     rank = max(
         [len(shape_of(a)) - (d is not None) for a, d in zip(arrays, a_dims)]
