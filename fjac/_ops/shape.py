@@ -120,7 +120,9 @@ def _broadcast_to_impl(x: Array, *, shape: tuple[int, ...]) -> Array:
     # Small results are cheaper to fill than NumPy's read-only broadcast view is to build;
     # large ones stay views so they take no memory.
     if math.prod(shape) <= 4096:
-        out = np.empty(shape, dtype=np.result_type(x))
+        # (np.result_type only for Python numbers: it costs more than the fill itself)
+        dtype = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.result_type(x)
+        out = np.empty(shape, dtype=dtype)
         out[...] = x
         return out
     return np.broadcast_to(x, shape)
