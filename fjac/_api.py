@@ -172,9 +172,11 @@ def _pull_scalar(
     """The value, the input cotangents and the aux of a traced scalar function's output."""
     out, aux = _edge.split_aux(out, has_aux, transform)
     if isinstance(out, VJPTracer) and out._main is main:
-        value = _edge.as_output(out.primal)
+        value = out.primal  # an array, a NumPy scalar or a lower level's tracer
+        if not isinstance(value, (np.ndarray, Tracer)):
+            value = np.asarray(value)
         _check_scalar_output(value, transform)
-        seed = dtype_of(value).type(1)  # an immutable scalar: rules may pass it on
+        seed = _ONES.get(value.dtype) or value.dtype.type(1)  # immutable: rules may pass it on
         cts = backward(main.tape, [(out.node, seed)], num_inputs, free=True)
     else:
         value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)
@@ -184,6 +186,9 @@ def _pull_scalar(
     if has_aux:
         aux = _edge.unwrap_aux(aux, main)
     return value, cts, aux
+
+
+_ONES = {np.dtype(np.float64): np.float64(1), np.dtype(np.float32): np.float32(1)}
 
 
 def _count(nodes: list[int | None]) -> int:

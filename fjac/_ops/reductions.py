@@ -107,12 +107,9 @@ def _count(x_shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
 # sum and prod
 
 
-def _sum_impl(x: Array, *, axis: tuple[int, ...], keepdims: bool) -> Array:
-    # np.add.reduce is what np.sum calls, without np.sum's Python-level dispatch
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
-
-
-sum_p = Primitive("sum", _sum_impl)
+# The implementation takes ``(x, axis=, keepdims=)``: np.add.reduce itself, which is what
+# np.sum calls after its Python-level dispatch.
+sum_p = Primitive("sum", np.add.reduce)
 
 
 def sum(  # noqa: A001
