@@ -241,3 +241,30 @@ def test_traced_indices_that_cannot_be_used_say_so():
         vmap(lambda x, y: x.at[y].set(0.0))(X, np.array([0, 1, 2, 0]))
     with pytest.raises(IndexError, match="integer or boolean"):
         vmap(lambda x, y: x[y])(X, np.ones((4, 2)))
+
+
+def test_lstsq_batches_when_every_example_has_the_same_rank():
+    rng = np.random.default_rng(5)
+    A, B = rng.normal(size=(3, 5, 2)), rng.normal(size=(3, 5, 4))
+    x, res, rank, s = vmap(fnp.linalg.lstsq)(A, B)
+    for i in range(3):  # tall, full rank: NumPy returns residuals, one per column of b
+        want = np.linalg.lstsq(A[i], B[i])
+        np.testing.assert_allclose(x[i], want[0], atol=1e-12)
+        np.testing.assert_allclose(res[i], want[1], atol=1e-12)
+        assert rank[i] == want[2] == 2
+        np.testing.assert_allclose(s[i], want[3], atol=1e-12)
+    # all rank-deficient (a repeated column): no residuals for any example, as NumPy gives
+    D = np.concatenate([A[:, :, :1], A[:, :, :1]], axis=2)
+    x, res, rank, _ = vmap(fnp.linalg.lstsq)(D, B)
+    assert res.shape == (3, 0) and rank.tolist() == [1, 1, 1]
+    np.testing.assert_allclose(x[1], np.linalg.lstsq(D[1], B[1])[0], atol=1e-12)
+
+
+def test_lstsq_of_mixed_ranks_under_vmap_names_the_fix():
+    rng = np.random.default_rng(6)
+    A, b = rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 4))
+    A[1, :, 1] = A[1, :, 0]  # example 1 loses a rank: NumPy would give it no residuals
+    with pytest.raises(ValueError, match=r"1 of 2 examples have full column rank.*pinv\(a\) @ b"):
+        vmap(lambda a, b: fnp.linalg.lstsq(a, b)[0])(A, b)
+    x = vmap(lambda a, b: fnp.linalg.pinv(a) @ b)(A, b)
+    np.testing.assert_allclose(x[1], np.linalg.lstsq(A[1], b[1])[0], atol=1e-12)

@@ -213,13 +213,8 @@ DIFF_CASES = [c for c in CASES if c.diff]
 MULTI_ARG_CASES = [c for c in CASES if len(c.examples[0]) > 1]
 
 
-# Rows that cannot be batched: NumPy's lstsq returns residuals only at full rank, so its
-# result's layout depends on each example's rank; under vmap it raises (a rank test on a
-# batched value) rather than returning a layout that fits only some examples.
-KNOWN_FAILURES = {
-    "linalg-lstsq-vector": "lstsq's result layout depends on each example's rank",
-    "linalg-lstsq-matrix": "lstsq's result layout depends on each example's rank",
-}
+# Rows that cannot be batched (none at present).
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _params(cases: list[Case]) -> Any:

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fjac._core import Primitive, bind, is_tracer
+from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
@@ -648,17 +648,34 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     if rcond is None:
         rcond = np.finfo(np.result_type(dtype_of(a), dtype_of(b))).eps * max(m, n)
     s = svdvals(a)
-    # The result's layout depends on the rank (NumPy returns no residuals below full rank),
-    # so a rank that differs per example cannot be batched: under vmap the test below raises.
     rank = bind(singular_rank_p, s, rcond) if min(m, n) else np.int32(0)
     x = linalg.matmul(pinv(a, rcond=rcond), b)
-    if m > n and bool(rank == n):
+    if m > n and _full_rank(rank, n):
         r = el.subtract(b, linalg.matmul(a, x))
         residuals = reductions.sum(el.square(r), axis=0)
         residuals = shape.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
     else:
         residuals = np.zeros((0,), dtype=dtype_of(x))
     return x, residuals, rank, s
+
+
+def _full_rank(rank: Any, n: int) -> bool:
+    """Whether a tall lstsq problem has full column rank (NumPy then returns residuals).
+
+    The result's layout depends on the answer, so under vmap every example must agree; the
+    ranks are read from the batch (they carry no derivative) and a mix of ranks raises.
+    """
+    full = np.asarray(concrete(rank)) == n
+    if full.all():
+        return True
+    if not full.any():
+        return False
+    raise ValueError(
+        f"lstsq under vmap: {int(full.sum())} of {full.size} examples have full column rank "
+        f"({n}) and the others do not. NumPy returns residuals only at full rank, so their "
+        "results cannot share one layout. For the solution alone, use "
+        "fjac.numpy.linalg.pinv(a) @ b, which is what lstsq computes"
+    )
 
 
 # Ranks have no derivative; as primitives (not reads of concrete values) they batch per example.
