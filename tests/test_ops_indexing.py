@@ -246,7 +246,11 @@ def test_item_assignment_on_a_tracer_points_to_at():
 
 
 def test_traced_index_is_rejected():
-    with pytest.raises(TypeError, match="indices must be integers or booleans"):
+    with pytest.raises(IndexError, match="take_along_axis: indices must be integers, got dtype"):
         fjac.grad(lambda x: fnp.sum(fnp.take_along_axis(x, x, 0)))(np.zeros(2))
+    with pytest.raises(IndexError, match="must be of integer or boolean type"):
+        fjac.grad(lambda x: fnp.sum(x.at[x].add(1.0)))(np.zeros(2))
+    with pytest.raises(TypeError, match="indices must be integers or booleans"):
+        fjac.grad(lambda x: fnp.sum(x.at[x].set(1.0)))(np.zeros(2))
     with pytest.raises(IndexError, match="must be of integer or boolean type"):
         fjac.grad(lambda x: fnp.sum(x[x]))(np.zeros(2))

@@ -6,6 +6,7 @@ import pytest
 
 import fjac
 import fjac.numpy as fnp
+import fjac.testing
 from fjac import vmap
 
 rng = np.random.default_rng(0)
@@ -233,12 +234,69 @@ def test_derivatives_through_a_mapped_index():
         np.testing.assert_allclose(H[b], expected)
 
 
+def test_take_along_axis_with_mapped_indices_matches_numpy():
+    Y = np.array([2, 0, 1, 2])
+    X = rng.normal(size=(4, 3))
+    # the cross-entropy idiom: each example's log-probability at its label
+    picked = vmap(lambda lp, y: fnp.take_along_axis(lp, y[None], axis=0))(X, Y)
+    np.testing.assert_array_equal(picked[:, 0], X[np.arange(4), Y])
+    Z = rng.normal(size=(4, 5, 3))
+    Iz = rng.integers(0, 3, size=(4, 5, 2))
+    for axis in (1, -1):
+        np.testing.assert_array_equal(
+            vmap(lambda z, i, a=axis: fnp.take_along_axis(z, i, axis=a))(Z, Iz),
+            np.take_along_axis(Z, Iz, axis=2))
+    order = vmap(fnp.argsort)(X)  # per-example sort order, then the sorted rows
+    np.testing.assert_array_equal(
+        vmap(lambda x, o: fnp.take_along_axis(x, o, axis=None))(X, order), np.sort(X, axis=1))
+    # derivative: d/dx of sum(x[y]^2) is 2 x[y] at y; forward mode agrees
+    g = vmap(fjac.grad(lambda x, y: fnp.sum(fnp.take_along_axis(x, y[None], 0) ** 2)))(X, Y)
+    expected = np.zeros_like(X)
+    expected[np.arange(4), Y] = 2 * X[np.arange(4), Y]
+    np.testing.assert_allclose(g, expected)
+    J = fjac.jacfwd(lambda X: vmap(lambda x, y: fnp.take_along_axis(x, y[None], 0))(X, Y))(X)
+    np.testing.assert_array_equal(J[:, 0].reshape(4, 12), np.eye(12)[np.arange(4) * 3 + Y])
+
+
+def test_add_at_mapped_indices_accumulates_like_numpy():
+    X = rng.normal(size=(4, 3))
+    Y = np.array([[0, 0], [1, 2], [2, 2], [1, 1]])  # repeated indices within an example
+    V = rng.normal(size=(4, 2))
+    out = vmap(lambda x, y, v: x.at[y].add(v))(X, Y, V)
+    expected = X.copy()
+    for b in range(4):
+        np.add.at(expected[b], Y[b], V[b])
+    np.testing.assert_allclose(out, expected)
+    np.testing.assert_allclose(vmap(lambda y, v: fnp.at(np.zeros(3))[y].add(v))(Y, V),
+                               expected - X)
+    # a one-hot row per label, the scalar broadcast to x[y]
+    labels = np.array([2, 0, 1, 2])
+    np.testing.assert_array_equal(vmap(lambda y: fnp.at(np.zeros(3))[y].add(1.0))(labels),
+                                  np.eye(3)[labels])
+    # derivatives: d out[b, k] / d v[b, j] = [Y[b, j] == k]; x passes through unchanged
+    def f(X, V):
+        return vmap(lambda x, y, v: x.at[y].add(v))(X, Y, V)
+
+    w = rng.normal(size=(4, 3))
+    gx, gv = fjac.grad(lambda X, V: fnp.sum(f(X, V) * w), argnums=(0, 1))(X, V)
+    np.testing.assert_allclose(gx, w)
+    np.testing.assert_allclose(gv, np.take_along_axis(w, Y, axis=1))
+    # forward mode: a unit tangent on every value counts how often each index occurs
+    _, tangent = fjac.jvp(f, (X, V), (np.zeros_like(X), np.ones_like(V)))
+    np.testing.assert_array_equal(tangent, [[2, 0, 0], [0, 1, 1], [0, 0, 2], [0, 2, 0]])
+    fjac.testing.check_grads(f, (X, V), order=2)
+
+
 def test_traced_indices_that_cannot_be_used_say_so():
     X = rng.normal(size=(4, 3))
     with pytest.raises(TypeError, match="boolean mask that differs from example to example"):
         vmap(lambda x: x[x > 0])(X)
-    with pytest.raises(TypeError, match=r"updates x.at\[idx\].set/add/... and take_along_axis"):
+    with pytest.raises(TypeError, match=r"x.at\[idx\].set/multiply/min/max do not yet"):
         vmap(lambda x, y: x.at[y].set(0.0))(X, np.array([0, 1, 2, 0]))
+    with pytest.raises(TypeError, match=r"fjac.numpy.where\(mask, x \+ v, x\)"):
+        vmap(lambda x: x.at[x > 0].add(1.0))(X)
+    with pytest.raises(IndexError, match="take_along_axis: indices must be integers"):
+        vmap(lambda x, i: fnp.take_along_axis(x, i, axis=0))(X, X > 0)
     with pytest.raises(IndexError, match="integer or boolean"):
         vmap(lambda x, y: x[y])(X, np.ones((4, 2)))
 

@@ -46,9 +46,10 @@ def canonical_index(idx: Any) -> tuple[Any, ...]:
         if isinstance(i, Tracer):
             raise TypeError(
                 f"this operation cannot take a traced array ({i.dtype}) as an index: x[idx], "
-                "x.at[idx].get() and fjac.numpy.take accept traced integer indices (vmap makes "
-                "them, e.g. from argmax or a mapped argument), the updates x.at[idx].set/add/... "
-                "and take_along_axis do not yet; compute that index with NumPy"
+                "x.at[idx].get(), x.at[idx].add(v), fjac.numpy.take and take_along_axis accept "
+                "traced integer indices (vmap makes them, e.g. from argmax or a mapped "
+                "argument); x.at[idx].set/multiply/min/max do not yet: compute that index with "
+                "NumPy, or write the update with fjac.numpy.where"
             )
         out.append(np.asarray(i) if isinstance(i, list) else i)
     return tuple(out)
@@ -130,7 +131,8 @@ def _fill(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]
     return tuple(arrays[t.k] if type(t) is _Slot else t for t in template)
 
 
-def _gather(x: Array, idx: tuple[Any, ...]) -> Array:
+def _template(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
+    """An index expression with traced arrays as ``(template, index operands)``."""
     template: list[Any] = []
     arrays: list[Any] = []
     for i in idx:
@@ -144,7 +146,31 @@ def _gather(x: Array, idx: tuple[Any, ...]) -> Array:
             arrays.append(i)
         else:
             template.append(canonical_index((i,))[0])
-    return bind(gather_p, x, *arrays, template=tuple(template))
+    return tuple(template), arrays
+
+
+def _gather(x: Array, idx: tuple[Any, ...]) -> Array:
+    template, arrays = _template(idx)
+    return bind(gather_p, x, *arrays, template=template)
+
+
+def _add_at_traced(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
+    """``x.at[idx].add(values)`` where ``idx`` holds traced integer arrays: the transpose of
+    the gather, scattering ``values`` (broadcast to ``x[idx]``'s shape) and adding."""
+    template, arrays = _template(idx)
+    if any(dtype_of(a) == np.bool_ for a in arrays):
+        raise TypeError(
+            "x.at[mask].add(v) with a traced boolean mask would add a different number of "
+            "values in each example; use fjac.numpy.where(mask, x + v, x) instead"
+        )
+    x_shape = shape_of(x)
+    # x[idx]'s shape from the index shapes alone: index a broadcast view with zeros
+    probe = tuple(np.zeros(shape_of(a), dtype=np.intp) for a in arrays)
+    target_shape = np.broadcast_to(np.empty((), np.int8), x_shape)[_fill(template, probe)].shape
+    target = shape.broadcast_to(values, target_shape)
+    return elementwise.add(
+        x, bind(scatter_gathered_p, target, *arrays, template=template, shape=x_shape)
+    )
 
 
 def _gather_impl(x: Array, *arrays: Array, template: tuple[Any, ...]) -> Array:
@@ -181,6 +207,8 @@ def _leading_advanced(template: tuple[Any, ...]) -> bool:
     """Whether the index starts with an advanced entry (an index array or an integer), so
     NumPy puts the broadcast index dimensions first both per example and for the batch."""
     first = template[0] if template else None
+    if isinstance(first, np.ndarray):
+        return first.dtype.kind in "iu"
     return type(first) is _Slot or (isinstance(first, (int, np.integer)) and not isinstance(
         first, (bool, np.bool_)))
 
@@ -425,14 +453,15 @@ def _extremum_at(x: Array, idx: tuple[Any, ...], values: Array, ufunc: str) -> A
 class _IndexUpdateRef:
     """``x.at[idx]``: the functional updates of one index expression."""
 
-    __slots__ = ("_x", "_idx")
+    __slots__ = ("_x", "_idx", "_traced")
 
     def __init__(self, x: Array, idx: Any) -> None:
         self._x = x
         traced = isinstance(idx, Tracer) or (
             isinstance(idx, tuple) and any(isinstance(i, Tracer) for i in idx)
         )
-        self._idx = idx if traced else canonical_index(idx)
+        self._idx = (idx if isinstance(idx, tuple) else (idx,)) if traced else canonical_index(idx)
+        self._traced = traced
 
     def get(self) -> Array:
         """``x[idx]``."""
@@ -444,6 +473,8 @@ class _IndexUpdateRef:
 
     def add(self, values: Array) -> Array:
         """A new array: ``x`` with ``values`` added at ``idx`` (repeated indices accumulate)."""
+        if self._traced:
+            return _add_at_traced(self._x, self._idx, values)
         x_shape = shape_of(self._x)
         idx = canonical_index(self._idx)
         target = shape.broadcast_to(values, indexed_shape(x_shape, idx))
@@ -504,16 +535,20 @@ def take(a: Array, indices: Any, axis: int | None = None) -> Array:
 def take_along_axis(arr: Array, indices: Any, axis: int | None = -1) -> Array:
     """Elements of ``arr`` at ``indices`` along ``axis``, matched position by position along
     the other axes (as produced by ``argsort``); None means the flattened array."""
-    indices = np.asarray(canonical_index((indices,))[0])
-    if indices.dtype.kind not in "iu":
-        raise IndexError(f"take_along_axis: indices must be integers, got dtype {indices.dtype}")
+    if not isinstance(indices, Tracer):  # (a traced index array is gathered per example)
+        indices = np.asarray(canonical_index((indices,))[0])
+    if dtype_of(indices).kind not in "iu":
+        raise IndexError(
+            f"take_along_axis: indices must be integers, got dtype {dtype_of(indices)}"
+        )
     if axis is None:
-        return getitem(shape.ravel(arr), (indices.ravel(),))
+        return getitem(shape.ravel(arr), (shape.ravel(indices),))
     a_shape = shape_of(arr)
     ndim = len(a_shape)
-    if indices.ndim != ndim:
+    i_ndim = len(shape_of(indices))
+    if i_ndim != ndim:
         raise ValueError(
-            f"take_along_axis: indices have {indices.ndim} axes but arr has {ndim}; they must "
+            f"take_along_axis: indices have {i_ndim} axes but arr has {ndim}; they must "
             "have the same number of axes"
         )
     axis = int(axis) % ndim if -ndim <= int(axis) < ndim else _bad_axis(axis, ndim)
