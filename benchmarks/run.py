@@ -4,9 +4,10 @@
     python benchmarks/run.py --quick    # fewer repeats (a smoke run)
     python benchmarks/run.py --only grad_sin
 
-Peers are optional: autograd, and JAX (eager and jit) when installed. Timings are per call, the
-median over repeats, with one BLAS thread; the ratio column is peer time / fjac time, so a ratio
-above 1 means fjac is faster. Never read one number alone: compare within one run.
+Peers are optional: autograd, JAX (eager and jit) and torch.func (eager) when installed. Timings
+are per call, the median over repeats, with one BLAS thread (and one torch thread); the ratio
+column is peer time / fjac time, so a ratio above 1 means fjac is faster. Never read one number
+alone: compare within one run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import types  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -42,6 +44,13 @@ try:
     jax.config.update("jax_enable_x64", True)
 except ImportError:  # optional peer
     jax = None
+try:
+    import torch
+    import torch.func
+
+    torch.set_num_threads(1)
+except ImportError:  # optional peer
+    torch = None
 
 Workload = dict[str, Callable[[], Any]]
 
@@ -73,6 +82,11 @@ def measure(candidates: Workload, repeats: int, target: float) -> dict[str, floa
 # workloads: each returns {"fjac": fn, "<peer>": fn, ...}, all computing the same thing
 
 
+def _tensor(a: Any) -> Any:
+    """``a`` as a float64 torch tensor (sharing memory with a float64 NumPy array)."""
+    return torch.as_tensor(a, dtype=torch.float64)
+
+
 def grad_sin() -> Workload:
     """grad of sum(sin(x) * x), n = 3: the per-call overhead."""
     x = np.array([0.1, 0.2, 0.3])
@@ -87,6 +101,10 @@ def grad_sin() -> Workload:
         xj = jnp.asarray(x)
         out["jax"] = lambda: jg(xj).block_until_ready()
         out["jax.jit"] = lambda: jj(xj).block_until_ready()
+    if torch:
+        tg = torch.func.grad(lambda x: torch.sum(torch.sin(x) * x))
+        xt = _tensor(x)
+        out["torch.func"] = lambda: tg(xt)
     return out
 
 
@@ -112,6 +130,10 @@ def chain_grad() -> Workload:
     if jax:
         jg = jax.grad(_chain(jnp.sin))
         out["jax"] = lambda: jg(0.5).block_until_ready()
+    if torch:
+        tg = torch.func.grad(_chain(torch.sin))
+        x0 = _tensor(0.5)
+        out["torch.func"] = lambda: tg(x0)
     return out
 
 
@@ -124,7 +146,11 @@ def chain_jvp() -> Workload:
         out["autograd"] = lambda: make_jvp(0.5)(1.0)
     if jax:
         g = _chain(jnp.sin)
-        out["jax"] = lambda: jax.jvp(g, (0.5,), (1.0,))[1].block_until_ready()
+        out["jax"] = lambda: jax.block_until_ready(jax.jvp(g, (0.5,), (1.0,)))
+    if torch:
+        h = _chain(torch.sin)
+        x0, t0 = _tensor(0.5), _tensor(1.0)
+        out["torch.func"] = lambda: torch.func.jvp(h, (x0,), (t0,))
     return out
 
 
@@ -141,6 +167,10 @@ def jacobian_tanh() -> Workload:
         Wj = jnp.asarray(W)
         jj = jax.jit(jax.jacrev(lambda x: jnp.tanh(Wj @ x)))
         out["jax.jit"] = lambda: jj(x).block_until_ready()
+    if torch:
+        Wt, xt = _tensor(W), _tensor(x)
+        tj = torch.func.jacrev(lambda x: torch.tanh(Wt @ x))
+        out["torch.func"] = lambda: tj(xt)
     return out
 
 
@@ -157,6 +187,10 @@ def hessian_tanh() -> Workload:
         Wj = jnp.asarray(W)
         jh = jax.jit(jax.hessian(lambda x: jnp.sum(jnp.tanh(Wj @ x))))
         out["jax.jit"] = lambda: jh(x).block_until_ready()
+    if torch:
+        Wt, xt = _tensor(W), _tensor(x)
+        th = torch.func.hessian(lambda x: torch.sum(torch.tanh(Wt @ x)))
+        out["torch.func"] = lambda: th(xt)
     return out
 
 
@@ -185,6 +219,10 @@ def per_example_grads() -> Workload:
     if jax:
         jv = jax.jit(jax.vmap(jax.grad(_logistic_loss(jnp)), in_axes=(None, 0, 0)))
         out["jax.jit"] = lambda: jv(w, X, y).block_until_ready()
+    if torch:
+        tv = torch.func.vmap(torch.func.grad(_logistic_loss(torch)), in_dims=(None, 0, 0))
+        wt, Xt, yt = _tensor(w), _tensor(X), _tensor(y)
+        out["torch.func"] = lambda: tv(wt, Xt, yt)
     return out
 
 
@@ -200,6 +238,13 @@ def _mlp_loss(np_: Any) -> Callable[..., Any]:
         return -np_.mean(log_p[np.arange(z.shape[0]), labels])
 
     return loss
+
+
+def _torch_numpy() -> Any:
+    """The NumPy names _mlp_loss uses, as torch functions (which take NumPy's ``axis`` and
+    ``keepdims``). NumPy's max is torch.amax: torch.max with a dim returns (values, indices)."""
+    return types.SimpleNamespace(tanh=torch.tanh, max=torch.amax, log=torch.log, exp=torch.exp,
+                                 sum=torch.sum, mean=torch.mean)
 
 
 def _mlp_data() -> tuple[dict[str, Any], Any, Any]:
@@ -249,6 +294,11 @@ def mlp() -> Workload:
     if jax:
         jg = jax.jit(jax.grad(_mlp_loss(jnp)))
         out["jax.jit"] = lambda: jax.block_until_ready(jg(params, x, labels))
+    if torch:
+        tg = torch.func.grad(_mlp_loss(_torch_numpy()))
+        pt = {k: _tensor(v) for k, v in params.items()}
+        xt, lt = _tensor(x), torch.as_tensor(labels)
+        out["torch.func"] = lambda: tg(pt, xt, lt)
     return out
 
 
@@ -269,6 +319,10 @@ def chain_20k() -> Workload:
     if autograd:
         ag = autograd.grad(_long_chain(anp.sin, 20_000))
         out["autograd"] = lambda: ag(x)
+    if torch:
+        tg = torch.func.grad(_long_chain(torch.sin, 20_000))
+        xt = _tensor(x)
+        out["torch.func"] = lambda: tg(xt)
     return out
 
 
@@ -340,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeats, target = (5, 0.02) if args.quick else (15, 0.1)
     names = args.only or list(WORKLOADS)
-    peers = [p for p, mod in (("autograd", autograd), ("jax", jax)) if mod]
+    peers = [p for p, mod in (("autograd", autograd), ("jax", jax), ("torch", torch)) if mod]
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"fjac {fjac.__version__}; peers: {', '.join(peers) or 'none installed'}")
     print(f"median of {repeats} interleaved samples; ratio = peer / fjac (>1: fjac faster)\n")
