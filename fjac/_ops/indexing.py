@@ -164,10 +164,9 @@ def _add_at_traced(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
             "values in each example; use fjac.numpy.where(mask, x + v, x) instead"
         )
     x_shape = shape_of(x)
-    # x[idx]'s shape from the index shapes alone: index a broadcast view with zeros
+    # x[idx]'s shape from the index shapes alone: zeros in place of each example's indices
     probe = tuple(np.zeros(shape_of(a), dtype=np.intp) for a in arrays)
-    target_shape = np.broadcast_to(np.empty((), np.int8), x_shape)[_fill(template, probe)].shape
-    target = shape.broadcast_to(values, target_shape)
+    target = shape.broadcast_to(values, indexed_shape(x_shape, _fill(template, probe)))
     return elementwise.add(
         x, bind(scatter_gathered_p, target, *arrays, template=template, shape=x_shape)
     )
