@@ -2,7 +2,8 @@
 
 ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian`` (= ``jacrev``), ``jacfwd`` and
 ``hessian`` each take a function and return a function. Write the function with NumPy (or with
-``fjac.numpy``); fjac traces it and differentiates it, to any order.
+``fjac.numpy``); fjac traces it and differentiates it, to any order. ``jit`` records a call's
+primitives once and replays them as plain NumPy calls.
 """
 
 from fjac import _ops as _ops  # defines every primitive and installs the array methods
@@ -13,6 +14,7 @@ from fjac._custom import custom_jvp, custom_vjp
 from fjac._dtypes import float0
 from fjac._graph import make_graph
 from fjac._jacobian import hessian, jacfwd, jacobian, jacrev
+from fjac._jit import jit
 from fjac._jvp import jvp
 from fjac._vjp import vjp
 from fjac._vmap import vmap
@@ -33,6 +35,7 @@ __all__ = [
     "custom_vjp",
     "make_graph",
     "vmap",
+    "jit",
     "float0",
     "numpy",
     "tree",

@@ -28,6 +28,7 @@ __all__ = [
     "bind",
     "new_main",
     "concrete",
+    "try_concrete",
     "is_tracer",
     "add_p",
     "add_any",
@@ -105,6 +106,8 @@ class Tracer:
 
     __slots__ = ("_main", "primal", "__weakref__")  # weakly referable, to check for leaks
     __array_priority__ = 1000
+    # True for tracers whose value is only an example (jit's): reading it raises.
+    _abstract: ClassVar[bool] = False
 
     _main: MainTrace
     primal: Any
@@ -180,8 +183,14 @@ class Tracer:
             "use x = x.at[idx].set(value) (or .add, .multiply, .min, .max) instead"
         )
 
+    def _concretization_error(self) -> TracerConversionError:
+        raise NotImplementedError  # defined by tracers that set ``_abstract``
+
     def __repr__(self) -> str:
-        return f"Tracer<{_describe(self)}>({concrete(self)!r})"
+        value = try_concrete(self)
+        if value is None:
+            return f"Tracer<{_describe(self)}>"
+        return f"Tracer<{_describe(self)}>({value!r})"
 
 
 def _describe(x: Tracer) -> str:
@@ -195,8 +204,22 @@ def is_tracer(x: Any) -> bool:
 
 
 def concrete(x: Any) -> Any:
-    """The concrete value under any number of tracers (for non-differentiable uses only)."""
+    """The concrete value under any number of tracers (for non-differentiable uses only).
+
+    Raises ``ConcretizationError`` under jit, where the value is only an example.
+    """
     while isinstance(x, Tracer):
+        if x._abstract:
+            raise x._concretization_error()
+        x = x.primal
+    return x
+
+
+def try_concrete(x: Any) -> Any:
+    """``concrete(x)``, or ``None`` under jit: for code that has a path for unknown values."""
+    while isinstance(x, Tracer):
+        if x._abstract:
+            return None
         x = x.primal
     return x
 

@@ -6,7 +6,13 @@ subject, the value and the fix; the classes here cover the cases that are specif
 
 from __future__ import annotations
 
-__all__ = ["FjacError", "TracerLeakError", "TracerConversionError", "UnsupportedOperationError"]
+__all__ = [
+    "FjacError",
+    "TracerLeakError",
+    "TracerConversionError",
+    "ConcretizationError",
+    "UnsupportedOperationError",
+]
 
 
 class FjacError(Exception):
@@ -26,6 +32,16 @@ class TracerConversionError(FjacError, TypeError):
 
     Converting would silently drop the derivative. Use ``fjac.stop_gradient`` to cut the
     derivative on purpose, or return the value from the transformed function.
+    """
+
+
+class ConcretizationError(TracerConversionError):
+    """Code under ``jit`` needed the value of a traced array.
+
+    ``jit`` records one program for every value of the arguments, so Python control flow on a
+    traced value (``if x > 0:``), a conversion to a number, or an operation whose result shape
+    depends on values cannot be recorded. Use ``fjac.numpy.where``, mark the argument static
+    (``static_argnums``), or call the function without ``jit``.
     """
 
 

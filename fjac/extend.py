@@ -21,6 +21,7 @@ See docs/extending.md for a worked example.
 
 from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function, register_ufunc
+from fjac._jit import value_shaped
 from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops.elementwise import broadcast_like, unbroadcast
 from fjac._vjp import defvjp, defvjp_argnum, defvjp_joint, vjp_rules
@@ -44,6 +45,7 @@ __all__ = [
     "defvjp_argnum",
     "defvjp_joint",
     "vjp_rules",
+    "value_shaped",
     "batch_rules",
     "batch_unary",
     "batch_elementwise",

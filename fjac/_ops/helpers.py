@@ -19,6 +19,7 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
+from fjac._jit import value_shaped
 from fjac._ops import elementwise, reductions
 from fjac._ops import shape as shape_ops
 from fjac._vmap import (
@@ -155,6 +156,7 @@ def argsort(
 
 
 nonzero_p = Primitive("nonzero", np.nonzero, nondiff=True, multiple_results=True)
+value_shaped[nonzero_p] = lambda a: True  # as many indices as nonzero values
 
 
 def nonzero(a: Array) -> tuple[Array, ...]:

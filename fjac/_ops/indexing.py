@@ -16,6 +16,7 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
+from fjac._jit import value_shaped
 from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, shape
 from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
@@ -186,6 +187,15 @@ def _scatter_gathered_impl(
 
 gather_p = Primitive("gather", _gather_impl)
 scatter_gathered_p = Primitive("scatter_gathered", _scatter_gathered_impl)
+
+
+def _traced_mask(x: Array, *arrays: Array, template: tuple[Any, ...], **params: Any) -> bool:
+    """Whether a traced boolean mask is among the index operands (the result's shape then
+    depends on how many of its values are true)."""
+    return any(isinstance(a, Tracer) and dtype_of(a) == np.bool_ for a in arrays)
+
+
+value_shaped[gather_p] = value_shaped[scatter_gathered_p] = _traced_mask
 
 # Only argument 0 (the array indexed, or the values scattered) has a derivative.
 defjvp_argnum(gather_p, lambda i, t, ans, x, *arrays, template: (

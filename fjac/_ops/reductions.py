@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, concrete
+from fjac._core import Primitive, bind, try_concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
@@ -425,7 +425,8 @@ def average(
     else:
         w = _weights_like(weights, a_shape, axis)
         scale = sum(w, axes, keepdims=keepdims)
-        if np.any(concrete(elementwise.equal(scale, 0))):
+        zero = try_concrete(elementwise.equal(scale, 0))  # (unknown under jit: no check)
+        if zero is not None and np.any(zero):
             raise ZeroDivisionError("average: the weights sum to zero and cannot be normalized")
         avg = elementwise.divide(sum(a * w, axes, keepdims=keepdims), scale)
         scale = shape.broadcast_to(scale, shape_of(avg))
@@ -485,7 +486,8 @@ def std(
     """
     v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
     zero = elementwise.equal(v, 0)
-    if not np.any(concrete(zero)):  # (all examples at once under vmap)
+    known = try_concrete(zero)  # (all examples at once under vmap; None under jit)
+    if known is not None and not np.any(known):
         return elementwise.sqrt(v)
     return elementwise.where(zero, 0.0, elementwise.sqrt(elementwise.where(zero, 1.0, v)))
 
