@@ -4,10 +4,12 @@
     python benchmarks/run.py --quick    # fewer repeats (a smoke run)
     python benchmarks/run.py --only grad_sin
 
-Peers are optional: autograd, JAX (eager and jit) and torch.func (eager) when installed. Timings
-are per call, the median over repeats, with one BLAS thread (and one torch thread); the ratio
-column is peer time / fjac time, so a ratio above 1 means fjac is faster. Never read one number
-alone: compare within one run.
+Peers are optional: autograd, JAX (eager and jit) and torch.func (eager) when installed. fjac is
+timed as it traces every call ("fjac") and replaying a recording ("fjac jit": ``fjac.jit`` of the
+same transform). Timings are per call, the median over repeats, with one BLAS thread (and one
+torch thread); the ratio columns are candidate time / fjac time and candidate time / fjac jit
+time, so a ratio above 1 means fjac is faster. Never read one number alone: compare within one
+run.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def grad_sin() -> Workload:
     """grad of sum(sin(x) * x), n = 3: the per-call overhead."""
     x = np.array([0.1, 0.2, 0.3])
     f = fjac.grad(lambda x: fnp.sum(fnp.sin(x) * x))
-    out = {"fjac": lambda: f(x)}
+    fj = fjac.jit(f)
+    out = {"fjac": lambda: f(x), "fjac jit": lambda: fj(x)}
     if autograd:
         ag = autograd.grad(lambda x: anp.sum(anp.sin(x) * x))
         out["autograd"] = lambda: ag(x)
@@ -123,7 +126,8 @@ def _chain(sin: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def chain_grad() -> Workload:
     """grad of a chain of 200 scalar operations (100 sin, 100 multiply): per-op overhead."""
     f = fjac.grad(_chain(fnp.sin))
-    out = {"fjac": lambda: f(0.5)}
+    fj = fjac.jit(f)
+    out = {"fjac": lambda: f(0.5), "fjac jit": lambda: fj(0.5)}
     if autograd:
         ag = autograd.grad(_chain(anp.sin))
         out["autograd"] = lambda: ag(0.5)
@@ -140,7 +144,8 @@ def chain_grad() -> Workload:
 def chain_jvp() -> Workload:
     """jvp of the same 200-operation chain (forward mode)."""
     f = _chain(fnp.sin)
-    out = {"fjac": lambda: fjac.jvp(f, (0.5,), (1.0,))}
+    fj = fjac.jit(lambda x, t: fjac.jvp(f, (x,), (t,)))
+    out = {"fjac": lambda: fjac.jvp(f, (0.5,), (1.0,)), "fjac jit": lambda: fj(0.5, 1.0)}
     if autograd:
         make_jvp = autograd.make_jvp(_chain(anp.sin))
         out["autograd"] = lambda: make_jvp(0.5)(1.0)
@@ -159,7 +164,8 @@ def jacobian_tanh() -> Workload:
     rng = np.random.default_rng(0)
     W, x = rng.normal(size=(200, 200)) / 14, rng.normal(size=200)
     f = fjac.jacobian(lambda x: fnp.tanh(W @ x))
-    out = {"fjac": lambda: f(x)}
+    fj = fjac.jit(f)
+    out = {"fjac": lambda: f(x), "fjac jit": lambda: fj(x)}
     if autograd:
         ag = autograd.jacobian(lambda x: anp.tanh(anp.dot(W, x)))
         out["autograd"] = lambda: ag(x)
@@ -179,7 +185,8 @@ def hessian_tanh() -> Workload:
     rng = np.random.default_rng(1)
     W, x = rng.normal(size=(100, 100)) / 10, rng.normal(size=100)
     f = fjac.hessian(lambda x: fnp.sum(fnp.tanh(W @ x)))
-    out = {"fjac": lambda: f(x)}
+    fj = fjac.jit(f)
+    out = {"fjac": lambda: f(x), "fjac jit": lambda: fj(x)}
     if autograd:
         ag = autograd.hessian(lambda x: anp.sum(anp.tanh(anp.dot(W, x))))
         out["autograd"] = lambda: ag(x)
@@ -209,8 +216,10 @@ def per_example_grads() -> Workload:
     X, y, w = rng.normal(size=(256, 20)), (rng.random(256) > 0.5) * 1.0, rng.normal(size=20)
     g = fjac.grad(_logistic_loss(fnp))
     batched = fjac.vmap(g, in_axes=(None, 0, 0))
+    batched_jit = fjac.jit(batched)
     out = {
         "fjac": lambda: batched(w, X, y),
+        "fjac jit": lambda: batched_jit(w, X, y),
         "fjac loop": lambda: np.stack([g(w, xi, yi) for xi, yi in zip(X, y)]),
     }
     if autograd:
@@ -282,9 +291,11 @@ def mlp() -> Workload:
     gradient written out by hand in NumPy (the floor: the same products, no tape)."""
     params, x, labels = _mlp_data()
     g = fjac.grad(_mlp_loss(fnp))
+    gj = fjac.jit(g)
     forward = _mlp_loss(np)
     out = {
         "fjac": lambda: g(params, x, labels),
+        "fjac jit": lambda: gj(params, x, labels),
         "numpy forward": lambda: forward(params, x, labels),
         "numpy by hand": lambda: _mlp_grad_by_hand(params, x, labels),
     }
@@ -315,7 +326,8 @@ def chain_20k() -> Workload:
     """grad of a 20,000-operation elementwise chain on a 10-vector."""
     x = np.linspace(0.1, 1.0, 10)
     g = fjac.grad(_long_chain(fnp.sin, 20_000))
-    out = {"fjac": lambda: g(x)}
+    gj = fjac.jit(g)
+    out = {"fjac": lambda: g(x), "fjac jit": lambda: gj(x)}
     if autograd:
         ag = autograd.grad(_long_chain(anp.sin, 20_000))
         out["autograd"] = lambda: ag(x)
@@ -365,6 +377,10 @@ def memory_report(quick: bool) -> None:
     rows.append(("mlp gradient itself", result, result / fwd_peak))
     _, grad_peak = _peak(lambda: fjac.grad(_mlp_loss(fnp))(params, x, labels))
     rows.append(("mlp fjac grad", grad_peak, grad_peak / fwd_peak))
+    replay = fjac.jit(fjac.grad(_mlp_loss(fnp)))
+    replay(params, x, labels)  # the recording; the replay is measured
+    _, jit_peak = _peak(lambda: replay(params, x, labels))
+    rows.append(("mlp fjac jit grad", jit_peak, jit_peak / fwd_peak))
     if autograd:
         _, ag_peak = _peak(lambda: autograd.grad(_mlp_loss(anp))(params, x, labels))
         rows.append(("mlp autograd grad", ag_peak, ag_peak / fwd_peak))
@@ -397,17 +413,20 @@ def main(argv: list[str] | None = None) -> int:
     peers = [p for p, mod in (("autograd", autograd), ("jax", jax), ("torch", torch)) if mod]
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"fjac {fjac.__version__}; peers: {', '.join(peers) or 'none installed'}")
-    print(f"median of {repeats} interleaved samples; ratio = peer / fjac (>1: fjac faster)\n")
-    header = f"{'workload':<12} {'library':<14} {'median':>10} {'per op':>10} {'ratio':>8}"
+    print(f"median of {repeats} interleaved samples; ratio = candidate / fjac, and candidate / "
+          "fjac jit (>1: fjac faster)\n")
+    header = (f"{'workload':<12} {'library':<14} {'median':>10} {'per op':>10} {'ratio':>8} "
+              f"{'vs jit':>8}")
     print(header)
     print("-" * len(header))
     for name in names:
         medians = measure(WORKLOADS[name](), repeats, target)
-        base = medians["fjac"]
+        base, jit = medians["fjac"], medians["fjac jit"]
         for lib, t in medians.items():
             per_op = _fmt(t / PER_OP[name]) if name in PER_OP else ""
             ratio = "" if lib == "fjac" else f"{t / base:.2f}x"
-            print(f"{name:<12} {lib:<14} {_fmt(t):>10} {per_op:>10} {ratio:>8}")
+            vs_jit = "" if lib == "fjac jit" else f"{t / jit:.2f}x"
+            print(f"{name:<12} {lib:<14} {_fmt(t):>10} {per_op:>10} {ratio:>8} {vs_jit:>8}")
     if not args.no_memory and not args.only:
         memory_report(args.quick)
     return 0

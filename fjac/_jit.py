@@ -186,10 +186,17 @@ class _Program:
         for s, k in last.items():
             if s not in out_slots:
                 dead[k].append(s)
-        self.eqns = [
-            (prim.impl, prim, params, ins, out, tuple(dead[k]))
-            for k, (prim, params, ins, out) in enumerate(kept)
-        ]
+        # Kept as columns, not one tuple per equation: the cycle collector then tracks a few
+        # lists instead of one object per equation (a long program would slow every full
+        # collection of the process).
+        self.eqns = (
+            [eqn[0].impl for eqn in kept],
+            [eqn[0] for eqn in kept],
+            [eqn[1] for eqn in kept],
+            [eqn[2] for eqn in kept],
+            [eqn[3] for eqn in kept],
+            [tuple(d) for d in dead],
+        )
 
     def run(self, inputs: list[Any]) -> Any:
         """Replay on ``inputs`` (one per input slot): NumPy calls, or ``bind`` where an input
@@ -210,8 +217,9 @@ class _Program:
         return tree_unflatten(self.out_tree, outs)
 
 
-def _replay_impl(eqns: list[Any], env: list[Any]) -> None:
-    for impl, _, params, ins, out, dead in eqns:
+def _replay_impl(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
+    impls, _, params_, ins_, outs, deads = eqns
+    for impl, params, ins, out, dead in zip(impls, params_, ins_, outs, deads):
         if len(ins) == 1:
             value = impl(env[ins[0]], **params)
         elif len(ins) == 2:
@@ -227,8 +235,9 @@ def _replay_impl(eqns: list[Any], env: list[Any]) -> None:
             env[s] = None
 
 
-def _replay_bind(eqns: list[Any], env: list[Any]) -> None:
-    for _, prim, params, ins, out, dead in eqns:
+def _replay_bind(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
+    _, prims, params_, ins_, outs, deads = eqns
+    for prim, params, ins, out, dead in zip(prims, params_, ins_, outs, deads):
         value = bind(prim, *[env[i] for i in ins], **params)
         if type(out) is int:
             env[out] = value
