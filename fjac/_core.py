@@ -303,6 +303,11 @@ def convert(x: Any, dtype: np.dtype[Any]) -> Any:
     return bind(convert_p, x, dtype=np.dtype(dtype))
 
 
+def live_mains() -> list[MainTrace]:
+    """The live main traces of this thread, innermost last (do not modify the list)."""
+    return _state.stack
+
+
 def current_level() -> int:
     """The level of the innermost live main trace in this thread (0 when none)."""
     return len(_state.stack)

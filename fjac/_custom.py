@@ -24,6 +24,7 @@ from typing import Any
 from fjac import _edge
 from fjac._core import Primitive, bind
 from fjac._dtypes import dtype_of, is_float
+from fjac._jit import check_closed_over
 from fjac._jvp import jvp_rules
 from fjac._vjp import defvjp_joint, vjp, vjp_fwd_rules
 from fjac._vmap import batch_rules, move_batch_axis, vmap
@@ -206,6 +207,7 @@ class _CustomFunction:
         name = getattr(self.fun, "__name__", "function")
         args = _resolve_args(self.fun, args, kwargs)
         fixed, diff = _split(args, self.nondiff_argnums)
+        check_closed_over(fixed, f"{type(self).__name__} function {name}")  # rules hold them
         leaves, in_tree = tree_flatten(diff)
         leaves = [_edge.as_input(x, "an argument", transform) for x in leaves]
         out_tree = _OutTree()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac._core import MainTrace, Primitive, Tracer, bind, live_mains, new_main
 from fjac._dtypes import dtype_of
 from fjac.errors import ConcretizationError
 from fjac.tree import (
@@ -31,10 +31,11 @@ from fjac.tree import (
     keystr,
     tree_flatten,
     tree_flatten_with_path,
+    tree_leaves,
     tree_unflatten,
 )
 
-__all__ = ["jit", "JitTracer", "JitTrace", "value_shaped"]
+__all__ = ["jit", "JitTracer", "JitTrace", "value_shaped", "check_closed_over"]
 
 
 class JitTracer(Tracer):
@@ -47,6 +48,14 @@ class JitTracer(Tracer):
         self._main = main
         self.primal = primal
         self.slot = slot
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return _edge.shape_of(self.primal)  # (a primitive may give a Python number or bool)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return dtype_of(self.primal)
 
     def _concretization_error(self) -> ConcretizationError:
         return ConcretizationError(concretization_message(self))
@@ -80,7 +89,7 @@ class JitTrace(MainTrace):
         self.kept: list[Any] = []  # each object seen as a constant: alive, so its id is its own
         self.const_slots: dict[int, int] = {}  # id(value) -> slot, so a constant is kept once
         self.slots = 0
-        self.foreign = False  # did a tracer of another trace enter as a constant?
+        self.foreign = False  # was a tracer captured as a constant? (then not reusable)
 
     def _fresh(self) -> int:
         self.slots += 1
@@ -124,6 +133,22 @@ class JitTrace(MainTrace):
         out = JitTracer(self, ans, self._fresh())
         self.eqns.append((prim, params, tuple(ins), out.slot))
         return out
+
+
+def check_closed_over(values: Any, owner: str) -> None:
+    """Refuse traced values that a primitive's parameters would capture in a closure (a custom
+    rule's fixed arguments) while jit records: a recording keeping the closure would replay
+    this call's values, and the primitive's own result would be traced twice over."""
+    if not any(isinstance(main, JitTrace) for main in live_mains()):
+        return
+    for x in tree_leaves(values):
+        if isinstance(x, Tracer):
+            raise TypeError(
+                f"{owner}: an argument in nondiff_argnums is a traced array ({x.dtype}"
+                f"[{','.join(map(str, x.shape))}]) under jit, which cannot record a rule that "
+                "holds it. Make it a differentiated argument (its cotangent may be None), or "
+                "mark it static in jit (static_argnums) if it is a Python value"
+            )
 
 
 def _value_shaped_message(prim: Primitive) -> str:

@@ -341,6 +341,33 @@ def test_custom_vjp_rule_survives_the_replay():
         _same(fjac.jit(fjac.grad(f))(x), np.array([1.0, 1.0]))
 
 
+def test_custom_rule_with_a_traced_fixed_argument_is_refused():
+    # nondiff_argnums values live in the rule's closures: a recording keeping them would
+    # replay the first call's values
+    import functools
+
+    @functools.partial(fjac.custom_vjp, nondiff_argnums=(1,))
+    def scaled(x, s):
+        return x * s
+
+    scaled.defvjp(lambda x, s: (x * s, None), lambda s, res, g: (g * s,))
+    jf = fjac.jit(lambda x, s: fnp.sum(scaled(x, s)))
+    with pytest.raises(TypeError, match=r"custom_vjp function scaled: an argument in "
+                       r"nondiff_argnums is a traced array \(float64\[\]\) under jit"):
+        jf(np.ones(2), 3.0)
+    static = fjac.jit(lambda x, s: fnp.sum(scaled(x, s)), static_argnums=1)
+    fixed = fjac.jit(lambda x: fnp.sum(scaled(x, 3.0)))  # a constant: replayed
+    for x in (np.ones(2), np.arange(2.0)):
+        _same(fixed(x), np.array(3.0 * x.sum()))
+        _same(static(x, 4.0), np.array(4.0 * x.sum()))
+        _same(fjac.grad(fixed)(x), np.array([3.0, 3.0]))
+
+
+def test_a_python_bool_result_raises_concretization_error():
+    with pytest.raises(ConcretizationError, match=r"traced array \(bool\[\]\)"):
+        fjac.jit(lambda a: a * 2 if fnp.allclose(a, 1.0) else a)(np.ones(2))
+
+
 # ------------------------------------------------------------------------------------------
 # no aliasing, no mutation, memory
 
