@@ -221,17 +221,19 @@ class _Program:
             [eqn[2] for eqn in kept],
             [eqn[3] for eqn in kept],
             [tuple(d) for d in dead],
+            [_call_kind(eqn) for eqn in kept],
         )
 
-    def run(self, inputs: list[Any]) -> Any:
+    def run(self, inputs: list[Any], plain: bool = False) -> Any:
         """Replay on ``inputs`` (one per input slot): NumPy calls, or ``bind`` where an input
-        is a tracer of an enclosing transform (which then sees every primitive)."""
+        is a tracer of an enclosing transform (which then sees every primitive). ``plain``:
+        the caller knows that every input is an ndarray."""
         env = self.template.copy()
         env[: self.num_inputs] = inputs
-        if any(isinstance(x, Tracer) for x in inputs):
-            _replay_bind(self.eqns, env)
-        else:
+        if plain or not any(isinstance(x, Tracer) for x in inputs):
             _replay_impl(self.eqns, env)
+        else:
+            _replay_bind(self.eqns, env)
         outs = []
         for kind, v in self.outputs:
             if kind == "slot":
@@ -242,26 +244,33 @@ class _Program:
         return tree_unflatten(self.out_tree, outs)
 
 
+def _call_kind(eqn: _Eqn) -> int:
+    """How the replay calls an equation: 1 and 2, that many arrays and no parameters (most
+    elementwise operations: ``**{}`` alone costs a fifth of a small ufunc call); 0, in full."""
+    prim, params, ins, out = eqn
+    return len(ins) if len(ins) in (1, 2) and not params and type(out) is int else 0
+
+
 def _replay_impl(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
-    impls, _, params_, ins_, outs, deads = eqns
-    for impl, params, ins, out, dead in zip(impls, params_, ins_, outs, deads):
-        if len(ins) == 1:
-            value = impl(env[ins[0]], **params)
-        elif len(ins) == 2:
-            value = impl(env[ins[0]], env[ins[1]], **params)
+    impls, _, params_, ins_, outs, deads, kinds = eqns
+    for impl, params, ins, out, dead, kind in zip(impls, params_, ins_, outs, deads, kinds):
+        if kind == 2:
+            env[out] = impl(env[ins[0]], env[ins[1]])
+        elif kind == 1:
+            env[out] = impl(env[ins[0]])
         else:
             value = impl(*[env[i] for i in ins], **params)
-        if type(out) is int:
-            env[out] = value
-        else:
-            for s, v in zip(out, value):
-                env[s] = v
+            if type(out) is int:
+                env[out] = value
+            else:
+                for s, v in zip(out, value):
+                    env[s] = v
         for s in dead:
             env[s] = None
 
 
 def _replay_bind(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
-    _, prims, params_, ins_, outs, deads = eqns
+    _, prims, params_, ins_, outs, deads, _ = eqns
     for prim, params, ins, out, dead in zip(prims, params_, ins_, outs, deads):
         value = bind(prim, *[env[i] for i in ins], **params)
         if type(out) is int:
@@ -417,7 +426,7 @@ def jit(
             key = tuple((a.shape, a.dtype) if type(a) is np.ndarray else None for a in args)
             program = fast.get(key)
             if program is not None:
-                return program.run(list(args))
+                return program.run(list(args), plain=True)
         return record_or_replay(args, kwargs)
 
     def clear_cache() -> None:
