@@ -6,10 +6,10 @@
 
 Peers are optional: autograd, JAX (eager and jit) and torch.func (eager) when installed. fjac is
 timed as it traces every call ("fjac") and replaying a recording ("fjac jit": ``fjac.jit`` of the
-same transform). Timings are per call, the median over repeats, with one BLAS thread (and one
-torch thread); the ratio columns are candidate time / fjac time and candidate time / fjac jit
-time, so a ratio above 1 means fjac is faster. Never read one number alone: compare within one
-run.
+same transform). Timings are per call, the median over repeats, on one core with one BLAS
+thread (and one torch thread); the ratio columns are candidate time / fjac time and candidate
+time / fjac jit time, so a ratio above 1 means fjac is faster. Never read one number alone:
+compare within one run.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# One core for every candidate: XLA's CPU backend starts its own thread pool whatever the
+# variables above say. Threads started later (by JAX, torch, BLAS) inherit this mask.
+if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
@@ -411,8 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     repeats, target = (5, 0.02) if args.quick else (15, 0.1)
     names = args.only or list(WORKLOADS)
     peers = [p for p, mod in (("autograd", autograd), ("jax", jax), ("torch", torch)) if mod]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "all"
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"fjac {fjac.__version__}; peers: {', '.join(peers) or 'none installed'}")
+          f"fjac {fjac.__version__}; peers: {', '.join(peers) or 'none installed'}; "
+          f"cores: {cores}")
     print(f"median of {repeats} interleaved samples; ratio = candidate / fjac, and candidate / "
           "fjac jit (>1: fjac faster)\n")
     header = (f"{'workload':<12} {'library':<14} {'median':>10} {'per op':>10} {'ratio':>8} "
