@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fjac
@@ -449,18 +449,27 @@ def _nearby(args, seed):
     return tuple(a + 1e-3 * rng.standard_normal(np.shape(a)) for a in args)
 
 
+@settings(max_examples=5 * settings.default.max_examples)  # as tests/test_laws.py fuzzes
 @given(differentiable_functions(), st.integers(0, 3))
 def test_random_programs_replay_exactly(program, seed):
     f, args = program
     nums = tuple(range(len(args)))
-    transforms = {
-        "f": f,
-        "grad": fjac.grad(lambda *a: fnp.sum(f(*a)), argnums=nums),
-        "jacobian": fjac.jacobian(f, argnums=nums),
-        "jacfwd": fjac.jacfwd(f, argnums=nums),
-    }
-    for fn in transforms.values():
+    total = lambda *a: fnp.sum(f(*a))  # noqa: E731
+    transforms = [
+        f,
+        fjac.grad(total, argnums=nums),
+        fjac.jacobian(f, argnums=nums),
+        fjac.jacfwd(f, argnums=nums),
+        fjac.hessian(total),
+    ]
+    moved = _nearby(args, seed)
+    for fn in transforms:
         jf = fjac.jit(fn)
         _same(jf(*args), fn(*args))  # recording
-        moved = _nearby(args, seed)
         _same(jf(*moved), fn(*moved))  # replay at another point
+    # a batch of two points under vmap, recorded and replayed
+    batched = fjac.vmap(fjac.grad(total, argnums=nums))
+    stack = lambda a, b: tuple(np.stack([x, y]) for x, y in zip(a, b))  # noqa: E731
+    jb = fjac.jit(batched)
+    for pair in (stack(args, moved), stack(moved, args)):
+        _same(jb(*pair), batched(*pair))
