@@ -405,26 +405,28 @@ class custom_vjp(_CustomFunction):
             out_tree.record(tree, f"the fwd of {name}")
             return flat, res
 
+        # (the structures only: the arguments' values must not live as long as the rule,
+        # which a jit recording keeps)
+        diff_trees = [tree_structure(arg) for arg in diff]
+
         def flat_bwd(res: Any, g: list[Any]) -> list[Any]:
             assert out_tree.tree is not None
             cts = bwd(*fixed, res, tree_unflatten(out_tree.tree, list(g)))
-            if not isinstance(cts, (tuple, list)) or len(cts) != len(diff):
+            if not isinstance(cts, (tuple, list)) or len(cts) != len(diff_trees):
                 raise TypeError(
                     f"the bwd of {name} must return a tuple with one cotangent per "
-                    f"differentiated argument ({len(diff)}), got {type(cts).__name__}"
+                    f"differentiated argument ({len(diff_trees)}), got {type(cts).__name__}"
                     + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")
                 )
             flat: list[Any] = []
-            for i, (ct, arg) in enumerate(zip(cts, diff)):
-                arg_leaves = tree_flatten(arg)[0]
+            for i, (ct, arg_tree) in enumerate(zip(cts, diff_trees)):
                 if ct is None:
-                    flat.extend(None for _ in arg_leaves)
+                    flat.extend(None for _ in range(arg_tree.num_leaves))
                     continue
-                if tree_structure(ct) != tree_structure(arg):
+                if tree_structure(ct) != arg_tree:
                     raise TypeError(
                         f"the bwd of {name} returned a cotangent of structure "
-                        f"{tree_structure(ct)} for argument {i} of structure "
-                        f"{tree_structure(arg)}"
+                        f"{tree_structure(ct)} for argument {i} of structure {arg_tree}"
                     )
                 flat.extend(tree_flatten(ct)[0])
             return flat

@@ -15,7 +15,9 @@ depends on values, raises ``ConcretizationError`` during the recording.
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -75,11 +77,47 @@ value_shaped: dict[Primitive, Callable[..., bool]] = {}
 _Eqn = tuple[Primitive, dict[str, Any], tuple[int, ...], "int | tuple[int, ...]"]
 
 
+def _snapshot(x: Any) -> Any:
+    """A constant as the recording keeps it: a copy of a writeable array, and of the arrays in
+    a tuple or list; anything else as it is."""
+    if type(x) is np.ndarray:
+        return _copy_strided(x) if x.flags.writeable else x
+    if type(x) is tuple and any(type(v) is np.ndarray for v in x):
+        return tuple(_snapshot(v) for v in x)
+    if type(x) is list:
+        return copy.deepcopy(x)
+    return x
+
+
+def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A copy of ``x`` with ``x``'s strides: NumPy then takes the same path through it (BLAS or
+    not, which order it sums in), so a product with the copy rounds as one with ``x`` does."""
+    if x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
+        return np.array(x, order="K", copy=True)
+    low = high = 0
+    for n, stride in zip(x.shape, x.strides):
+        if stride % x.itemsize:
+            return np.array(x, order="K", copy=True)
+        low, high = (low + (n - 1) * stride, high) if stride < 0 else (low, high + (n - 1) * stride)
+    buffer = np.empty((high - low) // x.itemsize + 1, dtype=x.dtype)
+    out = np.lib.stride_tricks.as_strided(buffer[-low // x.itemsize:], x.shape, x.strides)
+    out[...] = x
+    return out
+
+
+def _changed(x: Any, kept: Any) -> bool:
+    """Whether a mutable constant seen before differs from the snapshot taken then."""
+    if type(x) is np.ndarray and x is not kept:
+        return not (x.dtype == kept.dtype and x.shape == kept.shape
+                    and x.tobytes() == kept.tobytes())
+    return type(x) is list  # (a list is compared by a new snapshot each time)
+
+
 class JitTrace(MainTrace):
     """Recording interpretation: compute each primitive on the example values and append an
     equation over slots. Slots number the inputs, the constants and the results in one row."""
 
-    __slots__ = ("eqns", "consts", "kept", "const_slots", "slots", "foreign")
+    __slots__ = ("eqns", "consts", "kept", "const_slots", "slots", "foreign", "busy")
     kind = "jit"
 
     def __init__(self, level: int, transform: str) -> None:
@@ -90,6 +128,7 @@ class JitTrace(MainTrace):
         self.const_slots: dict[int, int] = {}  # id(value) -> slot, so a constant is kept once
         self.slots = 0
         self.foreign = False  # was a tracer captured as a constant? (then not reusable)
+        self.busy = ""  # the primitive whose implementation is running, if any
 
     def _fresh(self) -> int:
         self.slots += 1
@@ -99,20 +138,28 @@ class JitTrace(MainTrace):
         return JitTracer(self, x, self._fresh())
 
     def _const_slot(self, x: Any) -> int:
+        """The slot of a constant: one per object, unless it is mutable and has changed since
+        (a buffer the function fills as it goes), each holding a snapshot."""
         slot = self.const_slots.get(id(x))
-        if slot is None:
-            if isinstance(x, Tracer):
-                # A value traced by an enclosing transform that the function closes over: it
-                # is a constant of this call only, so the recording cannot be reused.
-                self.foreign = True
-            slot = self.const_slots[id(x)] = self._fresh()
-            self.kept.append(x)
-            # An array the function closes over is read now: a later change to it must not
-            # reach half of the recording (the other half was computed from it already).
-            self.consts[slot] = x.copy() if type(x) is np.ndarray and x.flags.writeable else x
+        if slot is not None and not _changed(x, self.consts[slot]):
+            return slot
+        if isinstance(x, Tracer):
+            # A value traced by an enclosing transform that the function closes over: it is
+            # a constant of this call only, so the recording cannot be reused.
+            self.foreign = True
+        slot = self.const_slots[id(x)] = self._fresh()
+        self.kept.append(x)
+        self.consts[slot] = _snapshot(x)
         return slot
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if self.busy:
+            raise TypeError(
+                f"jit: '{prim.name}' is applied to a traced value inside the implementation of "
+                f"'{self.busy}', which jit records as one step: a custom_jvp or custom_vjp "
+                "function (or its rules) closes over a traced value. Pass that value to it as "
+                "an argument instead"
+            )
         primals = []
         ins = []
         for x in args:
@@ -125,7 +172,13 @@ class JitTrace(MainTrace):
         check = value_shaped.get(prim)
         if check is not None and check(*args, **params):
             raise ConcretizationError(_value_shaped_message(prim))
-        ans = bind(prim, *primals, **params)
+        if any(type(v) is np.ndarray or type(v) is tuple for v in params.values()):
+            params = {k: _snapshot(v) for k, v in params.items()}  # (index arrays)
+        self.busy = prim.name
+        try:
+            ans = bind(prim, *primals, **params)
+        finally:
+            self.busy = ""
         if prim.multiple_results:
             outs = tuple(JitTracer(self, a, self._fresh()) for a in ans)
             self.eqns.append((prim, params, tuple(ins), tuple(t.slot for t in outs)))
@@ -136,19 +189,25 @@ class JitTrace(MainTrace):
 
 
 def check_closed_over(values: Any, owner: str) -> None:
-    """Refuse traced values that a primitive's parameters would capture in a closure (a custom
-    rule's fixed arguments) while jit records: a recording keeping the closure would replay
-    this call's values, and the primitive's own result would be traced twice over."""
-    if not any(isinstance(main, JitTrace) for main in live_mains()):
+    """Vet traced values that a primitive's parameters capture in a closure (a custom rule's
+    fixed arguments). One traced by a jit that is recording would be replayed with this call's
+    value: refused. One traced by an enclosing transform makes the recordings in progress above
+    it single-use (the call is run, not kept)."""
+    tracers = [x for x in tree_leaves(values) if isinstance(x, Tracer)]
+    if not tracers:
         return
-    for x in tree_leaves(values):
-        if isinstance(x, Tracer):
+    recording = [m for m in live_mains() if isinstance(m, JitTrace)]
+    for x in tracers:
+        level = x._main.level
+        if any(m.level <= level for m in recording):
             raise TypeError(
                 f"{owner}: an argument in nondiff_argnums is a traced array ({x.dtype}"
                 f"[{','.join(map(str, x.shape))}]) under jit, which cannot record a rule that "
                 "holds it. Make it a differentiated argument (its cotangent may be None), or "
                 "mark it static in jit (static_argnums) if it is a Python value"
             )
+        for m in recording:
+            m.foreign = True
 
 
 def _value_shaped_message(prim: Primitive) -> str:
@@ -238,7 +297,11 @@ class _Program:
         for kind, v in self.outputs:
             if kind == "slot":
                 value = env[v]
-                outs.append(value if type(value) is np.ndarray else _edge.as_output(value))
+                if type(value) is not np.ndarray:
+                    value = _edge.as_output(value)
+                elif any(value is x for x in inputs):
+                    value = value.copy()  # an argument returned as it is (x.astype(x.dtype))
+                outs.append(value)
             else:  # a constant: a fresh copy, so the caller cannot change the recording
                 outs.append(np.array(v, copy=True))
         return tree_unflatten(self.out_tree, outs)
@@ -295,7 +358,10 @@ def _record(
         outputs: list[tuple[str, Any]] = []
         for y in out_leaves:
             if type(y) is JitTracer and y._main is main:
-                values.append(_edge.as_output(y.primal))
+                value = _edge.as_output(y.primal)
+                if type(value) is np.ndarray and any(value is x for x in leaves):
+                    value = value.copy()  # an argument returned as it is, as in _Program.run
+                values.append(value)
                 outputs.append(("slot", y.slot))
             elif isinstance(y, Tracer):  # a tracer of an enclosing transform, closed over
                 main.foreign = True
@@ -304,9 +370,11 @@ def _record(
                 values.append(_edge.as_output(y))
                 outputs.append(("const", np.array(values[-1], copy=True)))
     result = tree_unflatten(out_tree, values)
-    if main.foreign:
-        return result, None
-    return result, _Program(main, len(leaves), outputs, out_tree)
+    program = None if main.foreign else _Program(main, len(leaves), outputs, out_tree)
+    # What the trace holds is in the program now; a closure kept by a primitive's parameters
+    # may still reach the trace through a tracer, and must not keep the example values alive.
+    main.eqns, main.consts, main.kept, main.const_slots = [], {}, [], {}
+    return result, program
 
 
 def _as_input(x: Any, where: Callable[[], str]) -> Any:
@@ -333,6 +401,35 @@ def _static_names(static_argnames: str | Iterable[str]) -> frozenset[str]:
     if not all(isinstance(n, str) for n in names):
         raise TypeError(f"jit: static_argnames must be a str or strs, got {static_argnames!r}")
     return frozenset(names)
+
+
+def _both_ways(
+    fun: Callable[..., Any], nums: tuple[int, ...], names: frozenset[str]
+) -> tuple[tuple[int, ...], frozenset[str]]:
+    """Static positions and names completed from ``fun``'s signature, as JAX does: a static
+    argument stays static whether it is passed by position or by name."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (some builtins)
+        return nums, names
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    more_names = {positional[i] for i in nums if 0 <= i < len(positional)}
+    more_nums = {positional.index(n) for n in names if n in positional}
+    return tuple(sorted(set(nums) | more_nums)), names | more_names
+
+
+def _static_key(value: Any, label: str) -> Hashable:
+    """``value`` as part of a recording's key: with its type (1 and 1.0 record apart), floats
+    by their bits (-0.0 is not 0.0, and NaN finds itself), tuples entry by entry."""
+    if type(value) is float:
+        return (float, value.hex())
+    if type(value) is complex:
+        return (complex, value.real.hex(), value.imag.hex())
+    if isinstance(value, np.generic):
+        return (type(value), value.tobytes())
+    if isinstance(value, tuple):
+        return (type(value), tuple(_static_key(v, label) for v in value))
+    return (type(value), _hashable(value, label))
 
 
 def _hashable(value: Any, label: str) -> Hashable:
@@ -402,6 +499,7 @@ def jit(
     """
     nums = _static_positions(static_argnums)
     names = _static_names(static_argnames)
+    nums, names = _both_ways(fun, nums, names)
     fast: dict[tuple[Any, ...], _Program] = {}  # calls whose arguments are all ndarrays
     cache: dict[Hashable, _Program] = {}
 
@@ -451,8 +549,8 @@ class _Call:
         self.static_pos = sorted({i % n for i in nums if -n <= i < n})
         self.static_kwargs = {k: v for k, v in kwargs.items() if k in names}
         self.static = tuple(
-            (i, _hashable(args[i], f"at position {i}")) for i in self.static_pos
-        ) + tuple((k, _hashable(v, repr(k))) for k, v in sorted(self.static_kwargs.items()))
+            (i, _static_key(args[i], f"at position {i}")) for i in self.static_pos
+        ) + tuple((k, _static_key(v, repr(k))) for k, v in sorted(self.static_kwargs.items()))
         self.args = tuple(a for i, a in enumerate(args) if i not in self.static_pos)
         self.kwargs = {k: v for k, v in kwargs.items() if k not in names}
         self._all_args = args

@@ -176,7 +176,7 @@ def _check_matrix(a: Array, name: str) -> tuple[int, ...]:
 
 def _float(a: Array) -> Array:
     """``a`` as a floating array (integers become float64, as in numpy.linalg)."""
-    return a if is_float(dtype_of(a)) else np.asarray(a, dtype=np.float64)
+    return a if is_float(dtype_of(a)) else el.astype(a, np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

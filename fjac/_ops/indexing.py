@@ -52,7 +52,9 @@ def canonical_index(idx: Any) -> tuple[Any, ...]:
                 "argument); x.at[idx].set/multiply/min/max do not yet: compute that index with "
                 "NumPy, or write the update with fjac.numpy.where"
             )
-        out.append(np.asarray(i) if isinstance(i, list) else i)
+        if isinstance(i, list) or (type(i) is np.ndarray and i.flags.writeable):
+            i = np.array(i)  # a copy: the function may change its index array after using it
+        out.append(i)
     return tuple(out)
 
 
