@@ -322,12 +322,7 @@ def _replay_impl(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
         elif kind == 1:
             env[out] = impl(env[ins[0]])
         else:
-            value = impl(*[env[i] for i in ins], **params)
-            if type(out) is int:
-                env[out] = value
-            else:
-                for s, v in zip(out, value):
-                    env[s] = v
+            _store(env, out, impl(*[env[i] for i in ins], **params))
         for s in dead:
             env[s] = None
 
@@ -335,14 +330,18 @@ def _replay_impl(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
 def _replay_bind(eqns: tuple[list[Any], ...], env: list[Any]) -> None:
     _, prims, params_, ins_, outs, deads, _ = eqns
     for prim, params, ins, out, dead in zip(prims, params_, ins_, outs, deads):
-        value = bind(prim, *[env[i] for i in ins], **params)
-        if type(out) is int:
-            env[out] = value
-        else:
-            for s, v in zip(out, value):
-                env[s] = v
+        _store(env, out, bind(prim, *[env[i] for i in ins], **params))
         for s in dead:
             env[s] = None
+
+
+def _store(env: list[Any], out: int | tuple[int, ...], value: Any) -> None:
+    """Put an equation's result (a tuple of results, for a tuple of slots) in its slots."""
+    if type(out) is int:
+        env[out] = value
+    else:
+        for s, v in zip(out, value):  # type: ignore[arg-type]
+            env[s] = v
 
 
 def _record(
