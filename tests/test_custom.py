@@ -172,3 +172,23 @@ def test_errors_name_the_function_and_the_fix():
     bad.defvjp(lambda x: (x, None), lambda res, g: g)  # not a tuple
     with pytest.raises(TypeError, match="bwd of bad must return a tuple with one cotangent"):
         fjac.grad(bad)(1.0)
+
+
+def test_traced_nondiff_arguments_the_rules_cannot_see_are_refused():
+    # the rules close over nondiff_argnums values: a value batched by the vmap that applies
+    # them, or traced above the transform that does, once gave wrong numbers or leaked
+    scale = fjac.custom_jvp(lambda s, x: x * s, nondiff_argnums=(0,))
+    scale.defjvp(lambda s, p, t: (scale(s, p[0]), t[0] * s))
+    xs, s = np.ones((2, 2)), np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"an argument in nondiff_argnums is traced by vmap"):
+        fjac.vmap(lambda x, s: scale(s, x))(xs, s)
+    with pytest.raises(TypeError, match=r"nondiff_argnums is traced by grad"):
+        fjac.vmap(fjac.grad(lambda s, x: fnp.sum(scale(s, x))))(s, xs)  # was [0, 0]
+    with pytest.raises(TypeError, match=r"nondiff_argnums is traced by vmap"):
+        fjac.grad(lambda x: fnp.sum(fjac.vmap(lambda s: scale(s, x))(s)))(np.ones(2))
+    # what the rules can see still works: unbatched, the only traced value, or at the level
+    # of the differentiating transform
+    np.testing.assert_array_equal(
+        fjac.vmap(lambda x, s: scale(s, x), in_axes=(0, None))(xs, np.array(3.0)), 3 * xs)
+    np.testing.assert_array_equal(fjac.vmap(lambda s: scale(s, np.ones(2)))(s), [[1, 1], [2, 2]])
+    assert float(fjac.grad(lambda s: fnp.sum(scale(s, np.ones(2))))(np.array(3.0))) == 2.0
