@@ -24,11 +24,18 @@ from typing import Any
 from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float
-from fjac._jit import check_closed_over
+from fjac._jit import check_closed_over, snapshot
 from fjac._jvp import jvp_rules
 from fjac._vjp import defvjp_joint, vjp, vjp_fwd_rules
-from fjac._vmap import BatchTrace, batch_rules, move_batch_axis, vmap
-from fjac.tree import PyTreeDef, tree_flatten, tree_leaves, tree_structure, tree_unflatten
+from fjac._vmap import batch_rules, move_batch_axis, vmap
+from fjac.tree import (
+    PyTreeDef,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 
 __all__ = ["custom_jvp", "custom_vjp"]
 
@@ -193,17 +200,15 @@ batch_rules[custom_jvp_call_p] = _custom_jvp_batch
 
 def _check_fixed(fixed: list[Any], leaves: list[Any], owner: str) -> None:
     """Refuse traced ``nondiff_argnums`` values that the custom rules, which close over them,
-    cannot handle: ones above the transform that applies the rules, or batched by the vmap
-    that does (its rules are vmapped functions of the differentiated arguments alone)."""
-    check_closed_over(fixed, owner)
+    cannot handle: ones traced by the transform that applies the rules, or by one above it
+    (the rules would return that transform's tracers as their own values)."""
     top = max((x._main for x in leaves if isinstance(x, Tracer)), key=lambda m: m.level,
               default=None)
     if top is None:
-        return  # the function itself runs, with the traced values in its closure
+        return  # the function itself runs, operation by operation, with them in its closure
+    check_closed_over(fixed, owner)
     for x in tree_leaves(fixed):
-        if isinstance(x, Tracer) and (
-            x._main.level > top.level or (x._main is top and isinstance(top, BatchTrace))
-        ):
+        if isinstance(x, Tracer) and x._main.level >= top.level:
             raise TypeError(
                 f"{owner}: an argument in nondiff_argnums is traced by {x._main.transform} "
                 f"({x.dtype}[{','.join(map(str, x.shape))}]), which the custom rule cannot "
@@ -228,6 +233,8 @@ class _CustomFunction:
         name = getattr(self.fun, "__name__", "function")
         args = _resolve_args(self.fun, args, kwargs)
         fixed, diff = _split(args, self.nondiff_argnums)
+        # the rules keep them: as they are now, whatever the caller does to them later
+        fixed = [tree_map(snapshot, x) for x in fixed]
         leaves, in_tree = tree_flatten(diff)
         leaves = [_edge.as_input(x, "an argument", transform) for x in leaves]
         _check_fixed(fixed, leaves, f"{type(self).__name__} function {name}")

@@ -37,7 +37,7 @@ from fjac.tree import (
     tree_unflatten,
 )
 
-__all__ = ["jit", "JitTracer", "JitTrace", "value_shaped", "check_closed_over"]
+__all__ = ["jit", "JitTracer", "JitTrace", "value_shaped", "check_closed_over", "snapshot"]
 
 
 class JitTracer(Tracer):
@@ -77,23 +77,29 @@ value_shaped: dict[Primitive, Callable[..., bool]] = {}
 _Eqn = tuple[Primitive, dict[str, Any], tuple[int, ...], "int | tuple[int, ...]"]
 
 
-def _snapshot(x: Any) -> Any:
-    """A constant as the recording keeps it: a copy of a writeable array, and of the arrays in
-    a tuple or list; anything else as it is."""
-    if type(x) is np.ndarray:
-        return _copy_strided(x) if x.flags.writeable else x
-    if type(x) is tuple and any(type(v) is np.ndarray for v in x):
-        return tuple(_snapshot(v) for v in x)
+def snapshot(x: Any) -> Any:
+    """A constant as the recording keeps it: a copy of an array that could change (writeable,
+    or a view of memory that may be), and of the arrays in a tuple or list; else as it is."""
+    if isinstance(x, np.ndarray):
+        return x if _frozen(x) else _copy_strided(x)
+    if type(x) is tuple and any(isinstance(v, np.ndarray) for v in x):
+        return tuple(snapshot(v) for v in x)
     if type(x) is list:
         return copy.deepcopy(x)
     return x
 
 
+def _frozen(x: np.ndarray[Any, Any]) -> bool:
+    """Whether no one can change ``x``: read-only, and its own memory (not a read-only view
+    of a buffer someone else writes)."""
+    return not x.flags.writeable and x.base is None and type(x) is np.ndarray
+
+
 def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """A copy of ``x`` with ``x``'s strides: NumPy then takes the same path through it (BLAS or
     not, which order it sums in), so a product with the copy rounds as one with ``x`` does."""
-    if x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
-        return np.array(x, order="K", copy=True)
+    if type(x) is not np.ndarray or x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
+        return np.array(x, order="K", copy=True, subok=True)
     low = high = 0
     for n, stride in zip(x.shape, x.strides):
         if stride % x.itemsize:
@@ -106,11 +112,30 @@ def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 def _changed(x: Any, kept: Any) -> bool:
-    """Whether a mutable constant seen before differs from the snapshot taken then."""
-    if type(x) is np.ndarray and x is not kept:
-        return not (x.dtype == kept.dtype and x.shape == kept.shape
-                    and x.tobytes() == kept.tobytes())
+    """Whether a mutable constant seen before differs, in any bit, from the snapshot taken
+    then (compared in place: a 1000x1000 matrix takes 0.2 ms)."""
+    if isinstance(x, np.ndarray) and x is not kept:
+        if x.dtype != kept.dtype or x.shape != kept.shape:
+            return True
+        bits = _UINTS.get(x.dtype.itemsize) if x.dtype.kind in "biufcmM" else None
+        if bits is None:
+            return bool(x.tobytes() != kept.tobytes())
+        return not bool(np.array_equal(x.view(bits), kept.view(bits)))
     return type(x) is list  # (a list is compared by a new snapshot each time)
+
+
+_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _const_key(x: Any) -> Any:
+    """What makes two constants one: the same object, or for arrays the same memory seen the
+    same way (``W.T`` made afresh at each use of ``W``)."""
+    if isinstance(x, np.ndarray):
+        root = _root(x)
+        if root is not x and isinstance(root, np.ndarray):
+            start = x.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+            return (id(root), start, x.shape, x.strides, x.dtype.str, type(x))
+    return id(x)
 
 
 class JitTrace(MainTrace):
@@ -124,8 +149,8 @@ class JitTrace(MainTrace):
         super().__init__(level, transform)
         self.eqns: list[_Eqn] = []
         self.consts: dict[int, Any] = {}  # slot -> constant value
-        self.kept: list[Any] = []  # each object seen as a constant: alive, so its id is its own
-        self.const_slots: dict[int, int] = {}  # id(value) -> slot, so a constant is kept once
+        self.kept: list[Any] = []  # each object seen as a constant: alive, so ids stay its own
+        self.const_slots: dict[Any, int] = {}  # _const_key -> slot: a constant is kept once
         self.slots = 0
         self.foreign = False  # was a tracer captured as a constant? (then not reusable)
         self.busy = ""  # the primitive whose implementation is running, if any
@@ -140,16 +165,17 @@ class JitTrace(MainTrace):
     def _const_slot(self, x: Any) -> int:
         """The slot of a constant: one per object, unless it is mutable and has changed since
         (a buffer the function fills as it goes), each holding a snapshot."""
-        slot = self.const_slots.get(id(x))
+        key = _const_key(x)
+        slot = self.const_slots.get(key)
         if slot is not None and not _changed(x, self.consts[slot]):
             return slot
         if isinstance(x, Tracer):
             # A value traced by an enclosing transform that the function closes over: it is
             # a constant of this call only, so the recording cannot be reused.
             self.foreign = True
-        slot = self.const_slots[id(x)] = self._fresh()
+        slot = self.const_slots[key] = self._fresh()
         self.kept.append(x)
-        self.consts[slot] = _snapshot(x)
+        self.consts[slot] = snapshot(x)
         return slot
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -172,8 +198,8 @@ class JitTrace(MainTrace):
         check = value_shaped.get(prim)
         if check is not None and check(*args, **params):
             raise ConcretizationError(_value_shaped_message(prim))
-        if any(type(v) is np.ndarray or type(v) is tuple for v in params.values()):
-            params = {k: _snapshot(v) for k, v in params.items()}  # (index arrays)
+        if any(isinstance(v, (np.ndarray, tuple)) for v in params.values()):
+            params = {k: snapshot(v) for k, v in params.items()}  # (index arrays)
         self.busy = prim.name
         try:
             ans = bind(prim, *primals, **params)
@@ -235,7 +261,7 @@ class _Program:
     """A recorded call, ready to replay: equations over a row of slots, with each slot freed
     after its last use and the equations whose results nothing reads left out."""
 
-    __slots__ = ("num_inputs", "template", "eqns", "outputs", "out_tree")
+    __slots__ = ("num_inputs", "template", "eqns", "outputs", "out_tree", "const_ids")
 
     def __init__(
         self, trace: JitTrace, num_inputs: int, outputs: list[Any], out_tree: PyTreeDef
@@ -258,6 +284,7 @@ class _Program:
         for slot, value in trace.consts.items():
             if slot in needed:
                 self.template[slot] = value
+        self.const_ids = {id(v) for v in self.template if isinstance(v, np.ndarray)}
         # Free each slot (input, constant or result) right after the equation that reads it
         # last, so memory falls during the replay as it does in the eager call.
         last: dict[int, int] = {}
@@ -294,17 +321,30 @@ class _Program:
         else:
             _replay_bind(self.eqns, env)
         outs = []
+        input_ids = None
         for kind, v in self.outputs:
             if kind == "slot":
                 value = env[v]
                 if type(value) is not np.ndarray:
                     value = _edge.as_output(value)
-                elif any(value is x for x in inputs):
-                    value = value.copy()  # an argument returned as it is (x.astype(x.dtype))
+                else:
+                    if input_ids is None:
+                        input_ids = {id(x) for x in inputs}
+                    if id(value) in input_ids or id(_root(value)) in self.const_ids:
+                        # an argument returned as it is (x.astype(x.dtype)), or the recording's
+                        # own constant (through a custom function): never the caller's to change
+                        value = value.copy()
                 outs.append(value)
             else:  # a constant: a fresh copy, so the caller cannot change the recording
                 outs.append(np.array(v, copy=True))
         return tree_unflatten(self.out_tree, outs)
+
+
+def _root(x: np.ndarray[Any, Any]) -> Any:
+    """The array whose memory ``x`` views (``x`` itself when it owns its memory)."""
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x
 
 
 def _call_kind(eqn: _Eqn) -> int:
@@ -350,6 +390,7 @@ def _record(
     """Run ``fun`` once under a recording trace: its outputs, and the program (``None`` when
     the recording cannot be reused)."""
     with new_main(JitTrace, "jit") as main:
+        consts = main.consts.values()  # (a view: the constants as they are when read)
         tracers = [main.new_input(x) for x in leaves]
         out = call(fun, tree_unflatten(tree, tracers))
         out_leaves, out_tree = tree_flatten(out)
@@ -358,8 +399,11 @@ def _record(
         for y in out_leaves:
             if type(y) is JitTracer and y._main is main:
                 value = _edge.as_output(y.primal)
-                if type(value) is np.ndarray and any(value is x for x in leaves):
-                    value = value.copy()  # an argument returned as it is, as in _Program.run
+                if type(value) is np.ndarray and (
+                    any(value is x for x in leaves)
+                    or any(_root(value) is c for c in consts)
+                ):
+                    value = value.copy()  # as in _Program.run
                 values.append(value)
                 outputs.append(("slot", y.slot))
             elif isinstance(y, Tracer):  # a tracer of an enclosing transform, closed over
@@ -411,7 +455,11 @@ def _both_ways(
         params = list(inspect.signature(fun).parameters.values())
     except (TypeError, ValueError):  # no signature to read (some builtins)
         return nums, names
-    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not any(p.kind is p.VAR_POSITIONAL for p in params):
+        # a fixed number of positions: a negative one counts from the signature's end, not
+        # from the end of a call that passes some arguments by name
+        nums = tuple(i + len(positional) if i < 0 else i for i in nums)
     more_names = {positional[i] for i in nums if 0 <= i < len(positional)}
     more_nums = {positional.index(n) for n in names if n in positional}
     return tuple(sorted(set(nums) | more_nums)), names | more_names

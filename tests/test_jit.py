@@ -525,7 +525,7 @@ def test_static_arguments_passed_the_other_way():
         _same(jf(x, n=3, kind="sin"), f(x, 3, "sin"))
 
 
-def test_results_never_alias_the_arguments():
+def test_results_are_never_the_arguments_themselves():
     a = np.array([1.0, 2.0])
     for fn in (lambda x: +x, lambda x: x.astype(np.float64), np.positive, fnp.array):
         jf = fjac.jit(fn)
@@ -591,6 +591,140 @@ def test_integer_matrices_in_linalg():
         for _ in range(2):
             _same(jf(a), fn(a))
         _same(fjac.vmap(fn)(np.stack([a, a + 1])), np.stack([fn(a), fn(a + 1)]))
+
+
+def test_read_only_views_of_a_changing_buffer_and_subclasses_are_snapshotted():
+    def shifted(x):
+        buf = np.array([0])
+        idx = buf.view()
+        idx.flags.writeable = False  # read-only, but its memory is not
+        out = []
+        for _ in range(3):
+            out.append(x[idx])
+            buf += 1
+        return fnp.concatenate(out)
+
+    def broadcast(x):
+        c = np.array([3.0])
+        out = []
+        for _ in range(3):
+            out.append(x * np.broadcast_to(c, (2,)))  # a read-only view of c
+            c -= 1.0
+        return fnp.stack(out)
+
+    class Tagged(np.ndarray):
+        pass
+
+    def subclass(x):
+        c = np.array([3.0, 3.0]).view(Tagged)
+        out = []
+        for _ in range(3):
+            out.append(x * c)
+            c -= 1.0
+        return fnp.stack(out)
+
+    x = np.array([10.0, 11.0, 12.0, 13.0])
+    for f, point in ((shifted, x), (broadcast, x[:2]), (subclass, x[:2])):
+        jf = fjac.jit(f)
+        for _ in range(2):
+            _same(jf(point), f(point))
+
+
+def test_nondiff_argument_changed_during_the_recording():
+    import functools
+
+    @functools.partial(fjac.custom_vjp, nondiff_argnums=(1,))
+    def times(y, k):
+        return y * k
+
+    times.defvjp(lambda y, k: (y * k, None), lambda k, res, g: (g * k,))
+
+    def f(x):
+        k = np.zeros(1)
+        outs = []
+        for i in range(3):
+            k[0] = i + 1.0
+            outs.append(times(x, k))
+        return fnp.stack(outs)
+
+    x = np.array([1.0, 10.0])
+    jf = fjac.jit(f)
+    for _ in range(2):
+        _same(jf(x), np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]]))
+
+
+def test_a_constant_passed_through_a_custom_function_is_not_the_callers():
+    c = np.array([1.0, 2.0])
+
+    @fjac.custom_jvp
+    def scale_and_pass(x, y):
+        return x * 2.0, y
+
+    scale_and_pass.defjvp(lambda p, t: (scale_and_pass(*p), (t[0] * 2.0, t[1])))
+    jf = fjac.jit(lambda x: scale_and_pass(x, c))
+    jf(np.ones(2))
+    for _ in range(2):  # replays
+        passed = jf(np.ones(2))[1]
+        _same(passed, np.array([1.0, 2.0]))
+        passed[0] = 99.0
+    _same(c, np.array([1.0, 2.0]))
+
+
+def test_nondiff_argument_traced_with_the_differentiated_ones_is_refused():
+    import functools
+
+    @functools.partial(fjac.custom_jvp, nondiff_argnums=(1,))
+    def times(y, k):
+        return y * k
+
+    times.defjvp(lambda k, p, t: (times(p[0], k), t[0] * k))
+    x, k = np.array([1.0, 2.0]), np.array(3.0)
+    with pytest.raises(TypeError, match="nondiff_argnums is traced by jvp"):
+        fjac.jvp(times, (x, k), (x, np.array(1.0)))  # it returned tracers
+    with pytest.raises(TypeError, match="nondiff_argnums is traced by grad"):
+        fjac.grad(lambda x, k: fnp.sum(times(x, k) ** 2), argnums=(0, 1))(x, k)  # it leaked
+    # traced when the differentiated arguments are not: the body runs operation by operation
+    softmax = functools.partial(fjac.custom_jvp, nondiff_argnums=(0,))(
+        lambda t, w: fnp.exp(w / t) / fnp.sum(fnp.exp(w / t)))
+    softmax.defjvp(lambda t, p, tt: (softmax(t, p[0]), tt[0] / t))
+    w = np.array([1.0, 2.0, 3.0])
+    f = lambda t: softmax(t, w) * t  # noqa: E731
+    jf = fjac.jit(f)
+    for t in (np.array(2.0), np.array(3.0)):
+        _same(jf(t), f(t))
+
+
+def test_static_arguments_through_the_signature():
+    def positional_only(x, /, n):
+        return x * n
+
+    jf = fjac.jit(positional_only, static_argnames="n")
+    _same(jf(np.ones(2), 3), np.array([3.0, 3.0]))
+    _same(jf(np.ones(2), n=4), np.array([4.0, 4.0]))
+
+    def last(x, n):
+        return x * n
+
+    jl = fjac.jit(last, static_argnums=-1)  # the signature's last, also when passed by name
+    _same(jl(np.ones(2), n=2), np.array([2.0, 2.0]))
+    _same(jl(np.ones(2), 5), np.array([5.0, 5.0]))
+
+
+def test_a_closed_over_matrix_used_at_every_step_is_kept_once():
+    w = np.random.default_rng(3).standard_normal((200, 200)) / 15
+
+    def steps(h):
+        for _ in range(30):
+            h = fnp.tanh(w @ h)  # the backward pass makes w.T afresh at every step
+        return fnp.sum(h)
+
+    g = fjac.jit(fjac.grad(steps))
+    tracemalloc.start()
+    g(np.ones(200))
+    kept = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert kept < 3 * w.nbytes, kept / w.nbytes  # w and w.T, not 30 copies of w.T
+    _same(g(np.ones(200) * 0.5), fjac.grad(steps)(np.ones(200) * 0.5))
 
 
 # ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jit import value_shaped
+from fjac._jit import snapshot, value_shaped
 from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, shape
 from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
@@ -52,8 +52,10 @@ def canonical_index(idx: Any) -> tuple[Any, ...]:
                 "argument); x.at[idx].set/multiply/min/max do not yet: compute that index with "
                 "NumPy, or write the update with fjac.numpy.where"
             )
-        if isinstance(i, list) or (type(i) is np.ndarray and i.flags.writeable):
-            i = np.array(i)  # a copy: the function may change its index array after using it
+        if isinstance(i, list):
+            i = np.array(i)
+        elif isinstance(i, np.ndarray):
+            i = snapshot(i)  # the function may change its index array after using it
         out.append(i)
     return tuple(out)
 
