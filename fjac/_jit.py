@@ -324,20 +324,23 @@ class _Program:
         input_ids = None
         for kind, v in self.outputs:
             if kind == "slot":
-                value = env[v]
-                if type(value) is not np.ndarray:
-                    value = _edge.as_output(value)
-                else:
-                    if input_ids is None:
-                        input_ids = {id(x) for x in inputs}
-                    if id(value) in input_ids or id(_root(value)) in self.const_ids:
-                        # an argument returned as it is (x.astype(x.dtype)), or the recording's
-                        # own constant (through a custom function): never the caller's to change
-                        value = value.copy()
-                outs.append(value)
+                if input_ids is None:
+                    input_ids = {id(x) for x in inputs}
+                outs.append(_result(env[v], input_ids, self.const_ids))
             else:  # a constant: a fresh copy, so the caller cannot change the recording
                 outs.append(np.array(v, copy=True))
         return tree_unflatten(self.out_tree, outs)
+
+
+def _result(value: Any, input_ids: set[int], const_ids: set[int]) -> Any:
+    """A computed output as returned: an array, and a copy where it is an argument itself
+    (``x.astype(x.dtype)``) or the memory of a recorded constant (passed through a custom
+    function), which are never the caller's to change."""
+    if type(value) is not np.ndarray:
+        return _edge.as_output(value)
+    if id(value) in input_ids or id(_root(value)) in const_ids:
+        return value.copy()
+    return value
 
 
 def _root(x: np.ndarray[Any, Any]) -> Any:
@@ -390,21 +393,16 @@ def _record(
     """Run ``fun`` once under a recording trace: its outputs, and the program (``None`` when
     the recording cannot be reused)."""
     with new_main(JitTrace, "jit") as main:
-        consts = main.consts.values()  # (a view: the constants as they are when read)
         tracers = [main.new_input(x) for x in leaves]
         out = call(fun, tree_unflatten(tree, tracers))
         out_leaves, out_tree = tree_flatten(out)
+        input_ids = {id(x) for x in leaves}
+        const_ids = {id(c) for c in main.consts.values() if isinstance(c, np.ndarray)}
         values = []
         outputs: list[tuple[str, Any]] = []
         for y in out_leaves:
             if type(y) is JitTracer and y._main is main:
-                value = _edge.as_output(y.primal)
-                if type(value) is np.ndarray and (
-                    any(value is x for x in leaves)
-                    or any(_root(value) is c for c in consts)
-                ):
-                    value = value.copy()  # as in _Program.run
-                values.append(value)
+                values.append(_result(y.primal, input_ids, const_ids))
                 outputs.append(("slot", y.slot))
             elif isinstance(y, Tracer):  # a tracer of an enclosing transform, closed over
                 main.foreign = True
