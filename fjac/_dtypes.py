@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["float0", "is_float", "zeros_float0", "dtype_of", "kind_name"]
+from fjac.errors import UnsupportedOperationError
+
+__all__ = ["float0", "is_float", "zeros_float0", "dtype_of", "kind_name", "complex_error",
+           "refuse_complex", "REAL"]
+
+#: A real dtype, the default of the hot paths' ``getattr(out, "dtype", REAL)``.
+REAL: np.dtype[Any] = np.dtype(np.float64)
 
 #: The dtype of the (always zero) cotangent or tangent of an integer or boolean value: it has no
 #: storage and no arithmetic, so it cannot be mistaken for data. The same idea as JAX's float0.
@@ -26,6 +32,27 @@ def dtype_of(x: Any) -> np.dtype[Any]:
 def is_float(dtype: np.dtype[Any]) -> bool:
     """Whether values of ``dtype`` are differentiated (real floating point)."""
     return dtype.kind == "f"
+
+
+def complex_error(what: str, dtype: np.dtype[Any], transform: str) -> Exception:
+    """The error for a complex value met by a differentiating transform: fjac's rules are not
+    yet right for complex values, and a wrong derivative must never be returned silently."""
+    return UnsupportedOperationError(
+        f"{transform}: {what} is complex ({dtype}), and fjac does not yet differentiate "
+        "through complex values: its derivative rules are only right for real ones, so it "
+        "refuses rather than return a wrong derivative. Keep the differentiated computation "
+        "real (for example carry real and imaginary parts as two real arrays), or cut the "
+        "derivative on purpose with fjac.stop_gradient where none is needed."
+    )
+
+
+def refuse_complex(prim: Any, out: Any, transform: str) -> None:
+    """Raise ``complex_error`` when the result ``out`` of ``prim`` (a tuple for a primitive with
+    multiple results) is complex."""
+    for o in out if type(out) is tuple else (out,):
+        dtype = getattr(o, "dtype", None)
+        if dtype is not None and dtype.kind == "c":
+            raise complex_error(f"the result of '{prim.name}'", dtype, transform)
 
 
 def zeros_float0(shape: tuple[int, ...]) -> np.ndarray[Any, Any]:

@@ -11,7 +11,15 @@ from typing import Any
 
 from fjac import _edge
 from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
-from fjac._dtypes import dtype_of, float0, is_float, kind_name
+from fjac._dtypes import (
+    REAL,
+    complex_error,
+    dtype_of,
+    float0,
+    is_float,
+    kind_name,
+    refuse_complex,
+)
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
@@ -52,6 +60,8 @@ class JVPTrace(MainTrace):
                 x = args[0]
                 p = x.primal
                 out = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
+                if getattr(out, "dtype", REAL).kind == "c":
+                    refuse_complex(prim, out, self.transform)
                 return JVPTracer(self, out, rule.partials[0](x.tangent, out, p, **params))
         primals = list(args)
         tangents: list[Any] = [None] * len(args)
@@ -68,9 +78,11 @@ class JVPTrace(MainTrace):
         rule = jvp_rules[prim]
         if type(rule) is PartialsJVP:  # the common case, inlined: one partial per argument
             out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
+            refuse_complex(prim, out, self.transform)
             tangent = rule.tangent(out, primals, tangents, params)
             return out if tangent is None else JVPTracer(self, out, tangent)
         out, tangent = rule(primals, tangents, **params)
+        refuse_complex(prim, out, self.transform)
         if prim.multiple_results:
             return tuple(
                 o if t is None else JVPTracer(self, o, t)
@@ -181,6 +193,8 @@ def _check_tangents(primals: list[Any], tangents: Any, p_tree: PyTreeDef) -> lis
                 f"{_edge.shape_of(p)}; each tangent must have its primal's shape"
             )
         p_dtype, t_dtype = dtype_of(p), dtype_of(t)
+        if p_dtype.kind == "c":
+            raise complex_error(f"primal {keystr(path)}", p_dtype, "jvp")
         if is_float(p_dtype):
             if not is_float(t_dtype):
                 raise TypeError(

@@ -16,7 +16,15 @@ import numpy as np
 
 from fjac import _edge
 from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
-from fjac._dtypes import dtype_of, float0, is_float, kind_name
+from fjac._dtypes import (
+    REAL,
+    complex_error,
+    dtype_of,
+    float0,
+    is_float,
+    kind_name,
+    refuse_complex,
+)
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
@@ -85,6 +93,7 @@ class VJPTrace(MainTrace):
             ans = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         if prim.nondiff:
             return ans
+        refuse_complex(prim, ans, self.transform)
         node = self._record(prim, params, tuple(primals), ans, parents)
         if prim.multiple_results:
             return self._project(ans, node)
@@ -96,6 +105,8 @@ class VJPTrace(MainTrace):
         ans = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
         if prim.nondiff:
             return ans
+        if getattr(ans, "dtype", REAL).kind == "c":
+            refuse_complex(prim, ans, self.transform)
         return VJPTracer(self, ans, self._record(prim, params, (p,), ans, ((0, x.node),)))
 
     def _process_binary(self, prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Any:
@@ -114,6 +125,8 @@ class VJPTrace(MainTrace):
             ans = prim.impl(x, y, **params)
         if prim.nondiff:
             return ans
+        if getattr(ans, "dtype", REAL).kind == "c":
+            refuse_complex(prim, ans, self.transform)
         return VJPTracer(self, ans, self._record(prim, params, (x, y), ans, parents))
 
     def _record(
@@ -451,6 +464,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         array([2.        , 1.08060461])
     """
     in_leaves, in_tree = _edge.flatten_inputs(primals, "vjp")
+    for i, x in enumerate(in_leaves):
+        if dtype_of(x).kind == "c":
+            raise complex_error(_edge._leaf_name(primals, i), dtype_of(x), "vjp")
     out, main, in_nodes = vjp_flat(fun, in_leaves, in_tree, "vjp")
     out, aux = _edge.split_aux(out, has_aux, "vjp")
     out_leaves, out_nodes, out_tree = unwrap_output(out, main)

@@ -562,7 +562,9 @@ def astype(x: Array, dtype: Any, copy: bool = True) -> Array:
     derivative) when the target is an integer or boolean dtype. (``copy`` is accepted for
     NumPy compatibility; traced arrays are immutable, so it changes nothing.)"""
     dtype = np.dtype(dtype)
-    if is_float(dtype) and is_float(dtype_of(x)):
+    if is_float(dtype_of(x)) and (is_float(dtype) or dtype.kind == "c"):
+        # Real to complex is differentiable, so it is no cast: the differentiating transforms
+        # refuse its complex result until their rules are right for complex values.
         return bind(convert_p, x, dtype=dtype)
     return bind(cast_p, x, dtype=dtype)
 
