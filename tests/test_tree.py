@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import doctest
+import importlib
 import itertools
 import operator
+import pkgutil
 from collections import OrderedDict, defaultdict
 from typing import Any, NamedTuple
 
@@ -16,6 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fjac._tree as _tree_impl
+import fjac._tree._ops as _tree_ops
+import fjac._tree._registry as _tree_registry
 import fjac.tree as tree_api
 from fjac.tree import (
     DictKey,
@@ -428,7 +432,7 @@ def test_flat_tuple_fast_path_matches_general_path() -> None:
 
 
 def test_reference_cycle_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_tree_impl, "_CYCLE_CHECK_NODES", 100)
+    monkeypatch.setattr(_tree_ops, "_CYCLE_CHECK_NODES", 100)
     cyclic: list[Any] = [1]
     cyclic.append(cyclic)
     with pytest.raises(ValueError, match="reference cycle"):
@@ -441,7 +445,7 @@ def test_reference_cycle_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dispatch_cache_limit_keeps_node_types(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_tree_impl, "_DISPATCH_LIMIT", 5)
+    monkeypatch.setattr(_tree_registry, "_DISPATCH_LIMIT", 5)
     for _ in range(20):
         leaf_type = type("Leaf", (), {})
         assert tree_leaves([leaf_type(), Point(1, 2), Box([3], "p")])[1:] == [1, 2, 3]
@@ -901,5 +905,10 @@ def test_public_module_reexports() -> None:
 
 
 def test_docstring_examples() -> None:
-    result = doctest.testmod(_tree_impl, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 30 and result.failed == 0
+    # fjac._tree is a package: its examples live in the modules under it.
+    attempted = failed = 0
+    for info in pkgutil.iter_modules(_tree_impl.__path__):
+        module = importlib.import_module(f"{_tree_impl.__name__}.{info.name}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        attempted, failed = attempted + result.attempted, failed + result.failed
+    assert attempted > 30 and failed == 0
