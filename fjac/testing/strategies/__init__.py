@@ -1,7 +1,8 @@
 """Hypothesis strategies for property-testing derivatives: arrays within a domain, broadcastable
 shapes, pytrees, and random differentiable programs.
 
-Needs ``hypothesis`` (``pip install hypothesis``); ``fjac.testing`` itself does not.
+Needs ``hypothesis`` (``pip install "fjac[test]"``, or ``pip install hypothesis``);
+``fjac.testing`` itself does not.
 
 ``differentiable_functions`` draws ``(f, args)``: ``f`` is a random composition of
 ``fjac.numpy`` operations, ``args`` a point where every operation is smooth and its
@@ -18,6 +19,18 @@ short *adapter* made of table operations that maps any value into the domain —
 denominators stay >= 0.3, ``exp`` sees at most 2 in magnitude, and no value exceeds ``LIMIT``.
 Bounded values with bounded derivatives are what keep central differences accurate.
 """
+
+# checked before the submodules import it, so that its absence says how to install it
+try:
+    import hypothesis  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != "hypothesis":  # hypothesis is there, something it needs is not
+        raise
+    raise ModuleNotFoundError(
+        "fjac.testing.strategies needs hypothesis, which is not installed: "
+        'pip install "fjac[test]" (or pip install hypothesis)',
+        name="hypothesis",
+    ) from error
 
 # the names with a leading underscore are re-exported for fjac's own tests
 from fjac.testing.strategies._arrays import DOMAINS, Pair, arrays, broadcastable_shapes, pytrees
