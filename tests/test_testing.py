@@ -1,6 +1,7 @@
 """Tests of fjac.testing: the checkers must fail on wrong derivatives and pass on right ones."""
 
 import collections
+import importlib
 import re
 import subprocess
 import sys
@@ -271,6 +272,18 @@ def test_fjac_testing_imports_without_hypothesis():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_strategies_without_hypothesis_say_how_to_install_it(monkeypatch):
+    # a fresh import of the package with hypothesis made unimportable; monkeypatch puts the
+    # modules back afterwards, so the other tests keep the strategies already imported
+    for name in [n for n in sys.modules if n.startswith("fjac.testing.strategies")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "hypothesis", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "fjac[test]"')) as info:
+        importlib.import_module("fjac.testing.strategies")
+    assert info.value.name == "hypothesis"
+    assert "fjac.testing.strategies" not in sys.modules
 
 
 # ------------------------------------------------------------------------------------------
