@@ -25,9 +25,9 @@ from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float
 from fjac._jit import check_closed_over, snapshot
-from fjac._jvp import jvp_rules
-from fjac._vjp import defvjp_joint, vjp, vjp_fwd_rules
-from fjac._vmap import batch_rules, move_batch_axis, vmap
+from fjac._rules import batch_rules, defvjp_joint, jvp_rules, vjp_fwd_rules
+from fjac._vjp import vjp
+from fjac._vmap import move_batch_axis, vmap
 from fjac.tree import (
     PyTreeDef,
     tree_flatten,

@@ -26,6 +26,7 @@ import numpy as np
 from fjac import _edge
 from fjac._core import MainTrace, Primitive, Tracer, bind, live_mains, new_main
 from fjac._dtypes import dtype_of
+from fjac._rules import value_shaped
 from fjac.errors import ConcretizationError
 from fjac.tree import (
     PyTreeDef,
@@ -37,7 +38,7 @@ from fjac.tree import (
     tree_unflatten,
 )
 
-__all__ = ["jit", "JitTracer", "JitTrace", "value_shaped", "check_closed_over", "snapshot"]
+__all__ = ["jit", "JitTracer", "JitTrace", "check_closed_over", "snapshot"]
 
 
 class JitTracer(Tracer):
@@ -68,10 +69,6 @@ class JitTracer(Tracer):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
         raise self._concretization_error()
 
-
-#: Primitives whose result's shape can depend on their arguments' values, with a test of the
-#: arguments that says when it does: a program recorded under jit cannot contain those.
-value_shaped: dict[Primitive, Callable[..., bool]] = {}
 
 # An equation as recorded: (primitive, params, input slots, output slot or tuple of slots).
 _Eqn = tuple[Primitive, dict[str, Any], tuple[int, ...], "int | tuple[int, ...]"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
+from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
 from fjac._dtypes import (
     REAL,
     complex_error,
@@ -20,14 +20,12 @@ from fjac._dtypes import (
     kind_name,
     refuse_complex,
 )
+from fjac._rules import PartialsJVP, jvp_rules
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
     "JVPTracer",
     "JVPTrace",
-    "jvp_rules",
-    "defjvp",
-    "defjvp_argnum",
     "jvp_flat",
     "unwrap_output",
     "jvp",
@@ -91,63 +89,6 @@ class JVPTrace(MainTrace):
         if tangent is None:
             return out
         return JVPTracer(self, out, tangent)
-
-
-class PartialsJVP:
-    """A jvp rule made of one partial rule per argument (see ``defjvp``)."""
-
-    __slots__ = ("prim", "partials")
-
-    def __init__(self, prim: Primitive, partials: tuple[Callable[..., Any] | None, ...]) -> None:
-        self.prim = prim
-        self.partials = partials
-
-    def tangent(self, ans: Any, primals: list[Any], tangents: list[Any], params: Any) -> Any:
-        """The output tangent: the partials' contributions summed (``None`` when all are zero)."""
-        out_t = None
-        for partial, t in zip(self.partials, tangents):
-            if t is None or partial is None:
-                continue
-            contribution = partial(t, ans, *primals, **params)
-            out_t = contribution if out_t is None else add_any(out_t, contribution)
-        return out_t
-
-    def __call__(self, primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = bind(self.prim, *primals, **params)
-        return ans, self.tangent(ans, primals, tangents, params)
-
-
-JVPRule = Callable[..., tuple[Any, Any]]
-#: The forward-mode rule table: ``rule(primals, tangents, **params) -> (out, tangent_out)``.
-#: A primitive with multiple results returns a tuple of outputs and a tuple of tangents (or
-#: ``None`` when all are zero); ``defjvp`` is for single-result primitives.
-jvp_rules: dict[Primitive, JVPRule] = {}
-
-
-def defjvp(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
-    """Define ``prim``'s jvp from one partial rule per argument, summed over nonzero tangents.
-
-    Each partial is ``partial(t, ans, *primals, **params)`` and returns the contribution of
-    argument i's tangent ``t`` to the output tangent; ``None`` marks an argument with no
-    derivative (its tangent is ignored).
-    """
-    jvp_rules[prim] = PartialsJVP(prim, partials)
-
-
-def defjvp_argnum(prim: Primitive, partial: Callable[..., Any]) -> None:
-    """Like ``defjvp`` for primitives with any number of arguments: ``partial(i, t, ans, ...)``."""
-
-    def rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = bind(prim, *primals, **params)
-        out_t = None
-        for i, t in enumerate(tangents):
-            if t is None:
-                continue
-            contribution = partial(i, t, ans, *primals, **params)
-            out_t = contribution if out_t is None else add_any(out_t, contribution)
-        return ans, out_t
-
-    jvp_rules[prim] = rule
 
 
 def jvp_flat(

@@ -25,20 +25,13 @@ from fjac._dtypes import (
     kind_name,
     refuse_complex,
 )
+from fjac._rules import JointVJP, defvjp, residual_policy, vjp_fwd_rules, vjp_rules
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
     "VJPTracer",
     "VJPTrace",
-    "vjp_rules",
-    "defvjp",
-    "defvjp_argnum",
-    "defvjp_joint",
-    "JointVJP",
-    "vjp_fwd_rules",
     "Aval",
-    "residual_policy",
-    "keep_residuals",
     "backward",
     "vjp_flat",
     "unwrap_output",
@@ -161,7 +154,6 @@ class VJPTrace(MainTrace):
         return VJPTracer(self, primal, len(self.tape) - 1)
 
 
-VJPPartial = Callable[..., Any]
 
 
 class Aval:
@@ -200,59 +192,6 @@ class Aval:
 
 
 _AVALS: dict[tuple[tuple[int, ...], Any], Aval] = {}
-
-
-#: What a primitive's vjp rule reads, when not everything: "shapes" (linear operations: only
-#: the shapes and dtypes of arguments and result), "output" (the result's values and the
-#: arguments' shapes: exp, tanh, sqrt) or "inputs" (the arguments' values and the result's
-#: shape: multiply, matmul, sin). Keeping less lets memory fall as soon as the forward pass no
-#: longer needs a value, instead of at the end of the backward pass.
-residual_policy: dict[Primitive, str] = {}
-
-
-def keep_residuals(policy: str, *prims: Primitive) -> None:
-    """Declare what the vjp rules of ``prims`` read: "shapes", "output" or "inputs"."""
-    assert policy in ("shapes", "output", "inputs"), policy
-    for prim in prims:
-        residual_policy[prim] = policy
-
-
-class JointVJP:
-    """A vjp rule computing every argument's cotangent in one call (``None``: zero)."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[..., Sequence[Any]]) -> None:
-        self.fn = fn
-
-
-#: The reverse-mode rule table: a tuple with one partial rule per argument,
-#: ``partial(g, ans, *primals, **params) -> cotangent of that argument`` (``None`` where an
-#: argument has no derivative), a single ``rule(i, g, ans, *primals, **params)``, or a
-#: ``JointVJP`` giving every cotangent from one call.
-vjp_rules: dict[Primitive, tuple[VJPPartial | None, ...] | VJPPartial | JointVJP] = {}
-
-
-def defvjp(prim: Primitive, *partials: VJPPartial | None) -> None:
-    """Define ``prim``'s vjp with one partial rule per argument (``None``: no derivative)."""
-    vjp_rules[prim] = partials
-
-
-def defvjp_argnum(prim: Primitive, rule: VJPPartial) -> None:
-    """Define the vjp of a primitive with any number of arguments: ``rule(i, g, ans, ...)``."""
-    vjp_rules[prim] = rule
-
-
-def defvjp_joint(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
-    """Define ``prim``'s vjp as ``rule(g, ans, *primals, **params) -> cotangents``, one per
-    argument: for primitives whose cotangents share most of their work."""
-    vjp_rules[prim] = JointVJP(rule)
-
-
-#: Primitives (with multiple results) whose reverse mode runs their own forward pass:
-#: ``fwd(*primals, **params) -> (results, residuals)``; the tape node then keeps
-#: ``[residuals]`` where it would keep the primals, and the vjp rule receives them.
-vjp_fwd_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
 
 
 def _project_impl(*args: Any, index: int, count: int) -> Any:

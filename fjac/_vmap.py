@@ -18,15 +18,14 @@ import numpy as np
 
 from fjac import _edge
 from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac._rules import basis_rules, batch_rules
 from fjac.tree import tree_flatten, tree_unflatten
 
 __all__ = [
     "BatchTracer",
     "BatchTrace",
     "BasisTracer",
-    "basis_rules",
     "basis_batch",
-    "batch_rules",
     "vmap",
     "move_batch_axis",
     "batch_elementwise",
@@ -178,12 +177,6 @@ def _dtype_of(x: Any, default: Any) -> Any:
     return default if x is None else getattr(x, "dtype", default)
 
 
-#: Rules that keep or use the structure of a ``BasisTracer``: ``rule(main, args, **params)``
-#: returns the result (a ``BasisTracer`` or a dense ``BatchTracer``), or ``None`` to have the
-#: primitive applied to the dense batch as usual.
-basis_rules: dict[Primitive, Callable[..., Any]] = {}
-
-
 def basis_batch(
     main: BatchTrace, sizes: Sequence[int], shapes: Sequence[tuple[int, ...]],
     dtypes: Sequence[Any], start: int, stop: int,
@@ -200,11 +193,6 @@ def basis_batch(
         offset += size
     dense = batched_basis(sizes, shapes, dtypes, start, stop)
     return [None if e is None else BatchTracer(main, e, 0) for e in dense]
-
-
-BatchRule = Callable[..., tuple[Any, Any]]
-#: The batching rule table: ``rule(vals, dims, **params) -> (out, out_dim)``.
-batch_rules: dict[Primitive, BatchRule] = {}
 
 
 # ---------------------------------------------------------------------------------------------

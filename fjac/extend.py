@@ -21,17 +21,19 @@ See docs/extending.md for a worked example.
 
 from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function, register_ufunc
-from fjac._jit import value_shaped
-from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops.elementwise import broadcast_like, unbroadcast
-from fjac._vjp import defvjp, defvjp_argnum, defvjp_joint, vjp_rules
-from fjac._vmap import (
-    batch_axis_param,
-    batch_elementwise,
+from fjac._rules import (
     batch_rules,
-    batch_unary,
-    move_batch_axis,
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    defvjp_joint,
+    jvp_rules,
+    value_shaped,
+    vjp_rules,
 )
+from fjac._vmap import batch_axis_param, batch_elementwise, batch_unary, move_batch_axis
 
 __all__ = [
     "Primitive",

@@ -11,8 +11,7 @@ import pytest
 
 import fjac
 from fjac._core import Primitive, bind, current_level
-from fjac._jvp import defjvp, jvp_rules
-from fjac._vjp import defvjp
+from fjac._rules import defjvp, defvjp, jvp_rules
 from fjac.errors import TracerLeakError
 
 calls = []

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 import fjac
 import fjac.numpy as fnp
 from fjac._core import Primitive, bind
-from fjac._jvp import defjvp
-from fjac._vjp import defvjp
+from fjac._rules import defjvp, defvjp
 from fjac.testing import check_grads, check_jacobian, numerical_jacobian
 from fjac.testing.strategies import (
     DOMAINS,

@@ -31,7 +31,7 @@ import fjac
 import fjac.numpy as fnp
 from fjac import vmap
 from fjac._core import Primitive, bind
-from fjac._vmap import batch_rules
+from fjac._rules import batch_rules
 from fjac.tree import tree_leaves, tree_map, tree_structure
 
 BATCH = 3

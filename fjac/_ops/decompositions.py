@@ -39,10 +39,9 @@ from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
-from fjac._jvp import defjvp, jvp_rules
 from fjac._ops import elementwise as el
 from fjac._ops import indexing, linalg, reductions, shape
-from fjac._vjp import defvjp
+from fjac._rules import defjvp, defvjp, jvp_rules
 from fjac._vmap import batch_leading
 
 Array = Any

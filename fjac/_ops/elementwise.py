@@ -19,10 +19,9 @@ from fjac._core import Primitive, add_p, bind, convert_p
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
-from fjac._jvp import defjvp
 from fjac._ops import helpers, reductions, shape
-from fjac._vjp import defvjp, keep_residuals
-from fjac._vmap import BasisTracer, BatchTracer, basis_rules, batch_elementwise, batch_unary
+from fjac._rules import basis_rules, defjvp, defvjp, keep_residuals
+from fjac._vmap import BasisTracer, BatchTracer, batch_elementwise, batch_unary
 
 Array = Any
 

@@ -19,16 +19,10 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jit import value_shaped
 from fjac._ops import elementwise, reductions
 from fjac._ops import shape as shape_ops
-from fjac._vmap import (
-    batch_axis_param,
-    batch_elementwise,
-    batch_rules,
-    batch_unary,
-    move_batch_axis,
-)
+from fjac._rules import batch_rules, value_shaped
+from fjac._vmap import batch_axis_param, batch_elementwise, batch_unary, move_batch_axis
 
 Array = Any
 

@@ -16,11 +16,18 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jit import snapshot, value_shaped
-from fjac._jvp import defjvp, defjvp_argnum
+from fjac._jit import snapshot
 from fjac._ops import elementwise, shape
-from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
-from fjac._vmap import batch_loop, batch_rules, batch_size, move_batch_axis
+from fjac._rules import (
+    batch_rules,
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    keep_residuals,
+    value_shaped,
+)
+from fjac._vmap import batch_loop, batch_size, move_batch_axis
 
 Array = Any
 

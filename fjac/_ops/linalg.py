@@ -20,10 +20,17 @@ from fjac._core import Primitive, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jvp import defjvp, defjvp_argnum
 from fjac._ops import elementwise, indexing, reductions, shape
-from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
-from fjac._vmap import BasisTracer, BatchTracer, basis_rules, batch_rules, move_batch_axis
+from fjac._rules import (
+    basis_rules,
+    batch_rules,
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    keep_residuals,
+)
+from fjac._vmap import BasisTracer, BatchTracer, move_batch_axis
 
 Array = Any
 

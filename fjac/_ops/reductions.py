@@ -17,9 +17,8 @@ from fjac._core import Primitive, bind, try_concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jvp import defjvp
 from fjac._ops import elementwise, helpers, indexing, shape
-from fjac._vjp import defvjp, keep_residuals
+from fjac._rules import defjvp, defvjp, keep_residuals
 from fjac._vmap import batch_axis_param
 
 Array = Any

@@ -15,10 +15,18 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jvp import defjvp, defjvp_argnum, jvp_rules
 from fjac._ops import elementwise, indexing, reductions
-from fjac._vjp import defvjp, defvjp_argnum, keep_residuals
-from fjac._vmap import basis_rules, batch_all_front, batch_rules, move_batch_axis
+from fjac._rules import (
+    basis_rules,
+    batch_rules,
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    jvp_rules,
+    keep_residuals,
+)
+from fjac._vmap import batch_all_front, move_batch_axis
 
 Array = Any
 
