@@ -338,3 +338,15 @@ def test_unsupported_options_raise():
         fnp.einsum("ii", rand(2, 2), out=np.zeros(()))
     with pytest.raises(ValueError, match="'\\*'"):
         fnp.einsum("i*", rand(2, 2))
+
+
+def test_linalg_namespace_is_the_union_of_its_families():
+    from fjac._ops import linalg_norms, linalg_solves, linalg_spectral
+
+    families = [linalg_solves, linalg_spectral, linalg_norms]
+    names = [name for family in families for name in family.__all__]
+    assert len(names) == len(set(names))
+    assert sorted(fnp.linalg.__all__) == sorted(names)
+    for family in families:
+        for name in family.__all__:
+            assert getattr(fnp.linalg, name) is getattr(family, name)

@@ -1,11 +1,14 @@
 """Primitive families. Importing this package defines every primitive and its rules."""
 
 from fjac._ops import (  # noqa: F401
-    decompositions,
     elementwise,
     helpers,
     indexing,
     linalg,
+    linalg_common,
+    linalg_norms,
+    linalg_solves,
+    linalg_spectral,
     reductions,
     shape,
 )
