@@ -11,8 +11,8 @@ import numpy as np
 from fjac import _edge
 from fjac._core import Primitive, Tracer, bind, new_main
 from fjac._dtypes import dtype_of, is_float, kind_name
+from fjac._primitives.base import batch_unary
 from fjac._vjp import VJPTrace, VJPTracer, backward, vjp_flat
-from fjac._vmap import batch_unary
 from fjac.tree import tree_map, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "stop_gradient", "check_argnums", "check_float_inputs"]

@@ -24,10 +24,12 @@ from typing import Any
 from fjac import _edge
 from fjac._core import Primitive, Tracer, bind
 from fjac._dtypes import dtype_of, is_float
-from fjac._jit import check_closed_over, snapshot
+from fjac._edge import snapshot
+from fjac._jit import check_closed_over
+from fjac._primitives.base import move_batch_axis
 from fjac._rules import batch_rules, defvjp_joint, jvp_rules, vjp_fwd_rules
 from fjac._vjp import vjp
-from fjac._vmap import move_batch_axis, vmap
+from fjac._vmap import vmap
 from fjac.tree import (
     PyTreeDef,
     tree_flatten,

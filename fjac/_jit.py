@@ -15,7 +15,6 @@ depends on values, raises ``ConcretizationError`` during the recording.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 from collections.abc import Callable, Hashable, Iterable
@@ -38,7 +37,7 @@ from fjac.tree import (
     tree_unflatten,
 )
 
-__all__ = ["jit", "JitTracer", "JitTrace", "check_closed_over", "snapshot"]
+__all__ = ["jit", "JitTracer", "JitTrace", "check_closed_over"]
 
 
 class JitTracer(Tracer):
@@ -72,40 +71,6 @@ class JitTracer(Tracer):
 
 # An equation as recorded: (primitive, params, input slots, output slot or tuple of slots).
 _Eqn = tuple[Primitive, dict[str, Any], tuple[int, ...], "int | tuple[int, ...]"]
-
-
-def snapshot(x: Any) -> Any:
-    """A constant as the recording keeps it: a copy of an array that could change (writeable,
-    or a view of memory that may be), and of the arrays in a tuple or list; else as it is."""
-    if isinstance(x, np.ndarray):
-        return x if _frozen(x) else _copy_strided(x)
-    if type(x) is tuple and any(isinstance(v, np.ndarray) for v in x):
-        return tuple(snapshot(v) for v in x)
-    if type(x) is list:
-        return copy.deepcopy(x)
-    return x
-
-
-def _frozen(x: np.ndarray[Any, Any]) -> bool:
-    """Whether no one can change ``x``: read-only, and its own memory (not a read-only view
-    of a buffer someone else writes)."""
-    return not x.flags.writeable and x.base is None and type(x) is np.ndarray
-
-
-def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A copy of ``x`` with ``x``'s strides: NumPy then takes the same path through it (BLAS or
-    not, which order it sums in), so a product with the copy rounds as one with ``x`` does."""
-    if type(x) is not np.ndarray or x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
-        return np.array(x, order="K", copy=True, subok=True)
-    low = high = 0
-    for n, stride in zip(x.shape, x.strides):
-        if stride % x.itemsize:
-            return np.array(x, order="K", copy=True)
-        low, high = (low + (n - 1) * stride, high) if stride < 0 else (low, high + (n - 1) * stride)
-    buffer = np.empty((high - low) // x.itemsize + 1, dtype=x.dtype)
-    out = np.lib.stride_tricks.as_strided(buffer[-low // x.itemsize:], x.shape, x.strides)
-    out[...] = x
-    return out
 
 
 def _changed(x: Any, kept: Any) -> bool:
@@ -172,7 +137,7 @@ class JitTrace(MainTrace):
             self.foreign = True
         slot = self.const_slots[key] = self._fresh()
         self.kept.append(x)
-        self.consts[slot] = snapshot(x)
+        self.consts[slot] = _edge.snapshot(x)
         return slot
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -196,7 +161,7 @@ class JitTrace(MainTrace):
         if check is not None and check(*args, **params):
             raise ConcretizationError(_value_shaped_message(prim))
         if any(isinstance(v, (np.ndarray, tuple)) for v in params.values()):
-            params = {k: snapshot(v) for k, v in params.items()}  # (index arrays)
+            params = {k: _edge.snapshot(v) for k, v in params.items()}  # (index arrays)
         self.busy = prim.name
         try:
             ans = bind(prim, *primals, **params)

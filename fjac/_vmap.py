@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac._core import MainTrace, Primitive, Tracer, new_main
+from fjac._primitives.base import move_batch_axis, multiply, reshape
+from fjac._primitives.base_indexing import batch_loop, getitem
 from fjac._rules import basis_rules, batch_rules
 from fjac.tree import tree_flatten, tree_unflatten
 
@@ -27,15 +29,6 @@ __all__ = [
     "BasisTracer",
     "basis_batch",
     "vmap",
-    "move_batch_axis",
-    "batch_elementwise",
-    "batch_unary",
-    "batch_axis_param",
-    "batch_loop",
-    "batch_size",
-    "batch_all_front",
-    "batch_leading",
-    "broadcast_front",
 ]
 
 Array = Any
@@ -147,12 +140,10 @@ class BasisTracer(BatchTracer):
 
     def scale_rows(self) -> Any:
         """The scales of the batch's examples, in order (``None`` for ones)."""
-        from fjac._ops import indexing, shape
-
         if self.scale is None:
             return None
-        flat = shape.reshape(self.scale, (-1,))
-        return indexing.getitem(flat, slice(self.start, self.start + self.rows))
+        flat = reshape(self.scale, (-1,))
+        return getitem(flat, slice(self.start, self.start + self.rows))
 
     def with_scale(self, scale: Any, shape_: tuple[int, ...] | None = None) -> BasisTracer:
         """The same basis vectors with new scales (and, after a reshape, a new shape)."""
@@ -162,15 +153,13 @@ class BasisTracer(BatchTracer):
         )
 
     def _densify(self) -> Any:
-        from fjac._ops import elementwise, shape
-
         n = math.prod(self._shape)
         block = batched_basis([n], [(n,)], [self._dtype], self.start, self.start + self.rows)[0]
         rows_scale = self.scale_rows()
         dense: Any = block
         if rows_scale is not None:
-            dense = elementwise.multiply(block, shape.reshape(rows_scale, (self.rows, 1)))
-        return shape.reshape(dense, (self.rows,) + self._shape)
+            dense = multiply(block, reshape(rows_scale, (self.rows, 1)))
+        return reshape(dense, (self.rows,) + self._shape)
 
 
 def _dtype_of(x: Any, default: Any) -> Any:
@@ -197,130 +186,6 @@ def basis_batch(
 
 # ---------------------------------------------------------------------------------------------
 # helpers for writing batch rules
-
-
-def move_batch_axis(x: Array, src: int | None, dst: int, size: int | None = None) -> Array:
-    """``x`` with its batch axis moved from ``src`` to ``dst``; an unbatched ``x`` (src None)
-    gets a new batch axis of length ``size`` there, by broadcasting."""
-    from fjac._ops import shape  # the shape family itself registers batch rules
-
-    if src is None:
-        assert size is not None, "an unbatched value needs a batch size to be broadcast"
-        x_shape = _edge.shape_of(x)
-        dst = dst % (len(x_shape) + 1)
-        expanded = shape.expand_dims(x, dst)
-        return shape.broadcast_to(expanded, x_shape[:dst] + (size,) + x_shape[dst:])
-    if src == dst:
-        return x
-    return shape.moveaxis(x, src, dst)
-
-
-def _batched_rank(x: Array, dim: int | None) -> int:
-    return len(_edge.shape_of(x)) - (dim is not None)
-
-
-def broadcast_front(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
-    """The arguments of a primitive that broadcasts its leading axes, lined up for NumPy:
-    batched ones get their batch axis in front and as many length-1 axes after it as they
-    lack against the widest argument; unbatched ones are left as they are (broadcasting puts
-    them under every example)."""
-    from fjac._ops import shape
-
-    rank = max(_batched_rank(v, d) for v, d in zip(vals, dims))
-    args = []
-    for v, d in zip(vals, dims):
-        if d is None:
-            args.append(v)
-            continue
-        v = move_batch_axis(v, d, 0)
-        v_shape = _edge.shape_of(v)
-        missing = rank - (len(v_shape) - 1)
-        if missing:
-            v = shape.reshape(v, v_shape[:1] + (1,) * missing + v_shape[1:])
-        args.append(v)
-    return args
-
-
-def batch_elementwise(prim: Primitive) -> None:
-    """Register the batch rule of a broadcasting elementwise primitive (any number of args):
-    the arguments lined up by ``broadcast_front``, one call."""
-    batch_rules[prim] = lambda vals, dims, **params: (
-        bind(prim, *broadcast_front(vals, dims), **params), 0
-    )
-
-
-def batch_unary(prim: Primitive) -> None:
-    """Register the batch rule of a primitive that acts on each element alone (one argument):
-    the batch axis stays where it is."""
-    batch_rules[prim] = lambda vals, dims, **params: (bind(prim, vals[0], **params), dims[0])
-
-
-def batch_axis_param(prim: Primitive, *, out_batched_front: bool = True) -> None:
-    """Register the batch rule of a one-argument primitive whose ``axis`` parameter is a tuple
-    of axes (or an int): the batch axis goes in front and the axes shift by one."""
-
-    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
-        x = move_batch_axis(vals[0], dims[0], 0)
-        axis = params.get("axis")
-        if isinstance(axis, tuple):
-            params["axis"] = tuple(a + 1 for a in axis)
-        elif isinstance(axis, int):
-            params["axis"] = axis + 1
-        return bind(prim, x, **params), 0
-
-    batch_rules[prim] = rule
-
-
-def batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
-    """The batch size, read off the first batched value."""
-    return next(_edge.shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
-
-
-def batch_all_front(prim: Primitive) -> None:
-    """Register the batch rule of a primitive whose ``axis`` parameter (an int) joins or
-    splits its arguments (stack, concatenate, sort): every argument gets the batch axis in
-    front, unbatched ones by broadcasting, and ``axis`` shifts by one."""
-
-    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
-        size = batch_size(vals, dims)
-        args = [move_batch_axis(v, d, 0, size) for v, d in zip(vals, dims)]
-        params["axis"] = params["axis"] + 1
-        out = bind(prim, *args, **params)
-        return out, (0,) * len(out) if prim.multiple_results else 0
-
-    batch_rules[prim] = rule
-
-
-def batch_leading(prim: Primitive) -> None:
-    """Register the batch rule of a primitive that already maps over leading axes, as NumPy's
-    linear algebra does over stacks of matrices: the arguments lined up by
-    ``broadcast_front`` (so in ``solve`` a batched matrix meets an unbatched stack example by
-    example), one call."""
-
-    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, Any]:
-        out = bind(prim, *broadcast_front(vals, dims), **params)
-        return out, (0,) * len(out) if prim.multiple_results else 0
-
-    batch_rules[prim] = rule
-
-
-def batch_loop(
-    prim: Primitive, vals: Sequence[Any], dims: Sequence[int | None], size: int, **params: Any
-) -> tuple[Any, Any]:
-    """The generic rule: apply ``prim`` to each example and stack the results along axis 0."""
-    from fjac._ops import indexing, shape
-
-    results = []
-    for i in range(size):
-        args = [
-            v if d is None else indexing.getitem(v, (slice(None),) * d + (i,))
-            for v, d in zip(vals, dims)
-        ]
-        results.append(bind(prim, *args, **params))
-    if prim.multiple_results:
-        outs = tuple(shape.stack([r[j] for r in results]) for j in range(len(results[0])))
-        return outs, (0,) * len(outs)
-    return shape.stack(results), 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,14 @@ See docs/extending.md for a worked example.
 
 from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function, register_ufunc
-from fjac._ops.elementwise import broadcast_like, unbroadcast
+from fjac._primitives.base import (
+    batch_axis_param,
+    batch_elementwise,
+    batch_unary,
+    broadcast_like,
+    move_batch_axis,
+    unbroadcast,
+)
 from fjac._rules import (
     batch_rules,
     defjvp,
@@ -33,7 +40,6 @@ from fjac._rules import (
     value_shaped,
     vjp_rules,
 )
-from fjac._vmap import batch_axis_param, batch_elementwise, batch_unary, move_batch_axis
 
 __all__ = [
     "Primitive",

@@ -15,13 +15,23 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, add_p, bind, convert_p
+from fjac._core import Primitive, bind, convert_p
 from fjac._dispatch import register_function, register_ufunc
-from fjac._dtypes import dtype_of, is_float
+from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import helpers, reductions, shape
+from fjac._ops import helpers
+from fjac._primitives.base import (
+    add,
+    astype,
+    batch_elementwise,
+    batch_unary,
+    broadcast_like,
+    mul_p,
+    multiply,
+    unbroadcast,
+)
 from fjac._rules import basis_rules, defjvp, defvjp, keep_residuals
-from fjac._vmap import BasisTracer, BatchTracer, batch_elementwise, batch_unary
+from fjac._vmap import BasisTracer, BatchTracer
 
 Array = Any
 
@@ -113,31 +123,6 @@ _OUT_MESSAGE = (
 
 # ---------------------------------------------------------------------------------------------
 # helpers shared by the rules
-
-
-def unbroadcast(g: Array, x: Array) -> Array:
-    """Sum ``g`` over the axes NumPy broadcasting added to ``x``; cast to ``x``'s float dtype."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
-            and g.dtype == x.dtype:
-        return g  # the common case: nothing was broadcast
-    x_shape = shape_of(x)
-    g_shape = shape_of(g)
-    if g_shape != x_shape:
-        lead = len(g_shape) - len(x_shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1
-        )
-        g = shape.reshape(reductions.sum(g, axis=axes), x_shape)
-    x_dtype = dtype_of(x)
-    if is_float(x_dtype) and dtype_of(g) != x_dtype:
-        g = bind(convert_p, g, dtype=x_dtype)
-    return g
-
-
-def broadcast_like(t: Array, ans: Array) -> Array:
-    """``t`` broadcast to the shape of ``ans`` (a tangent of an argument that was broadcast)."""
-    ans_shape = shape_of(ans)
-    return t if shape_of(t) == ans_shape else shape.broadcast_to(t, ans_shape)
 
 
 def _def_unary(prim: Primitive, deriv: Callable[[Array, Array], Array]) -> None:
@@ -544,42 +529,12 @@ def fabs(x: Array) -> Array:
     return bind(fabs_p, x)
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # dtype conversion
 
 
-defjvp(convert_p, lambda t, ans, x, *, dtype: bind(convert_p, t, dtype=dtype))
-defvjp(convert_p, lambda g, ans, x, *, dtype: bind(convert_p, g, dtype=dtype_of(x)))
-
-cast_p = Primitive("cast", lambda x, *, dtype: np.asarray(x).astype(dtype), nondiff=True)
-
-
-def astype(x: Array, dtype: Any, copy: bool = True) -> Array:
-    """``x`` converted to ``dtype``: differentiable between floating dtypes, a constant (no
-    derivative) when the target is an integer or boolean dtype. (``copy`` is accepted for
-    NumPy compatibility; traced arrays are immutable, so it changes nothing.)"""
-    dtype = np.dtype(dtype)
-    if is_float(dtype_of(x)) and (is_float(dtype) or dtype.kind == "c"):
-        # Real to complex is differentiable, so it is no cast: the differentiating transforms
-        # refuse its complex result until their rules are right for complex values.
-        return bind(convert_p, x, dtype=dtype)
-    return bind(cast_p, x, dtype=dtype)
-
-
 # ---------------------------------------------------------------------------------------------
 # binary, with NumPy broadcasting
-
-
-defjvp(add_p, lambda t, ans, x, y: broadcast_like(t, ans),
-       lambda t, ans, x, y: broadcast_like(t, ans))
-defvjp(add_p, lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(g, y))
-
-
-def add(x: Array, y: Array) -> Array:
-    """Elementwise ``x + y`` with broadcasting."""
-    return bind(add_p, x, y)
 
 
 sub_p = Primitive("subtract", np.subtract)
@@ -592,18 +547,6 @@ defvjp(sub_p, lambda g, ans, x, y: unbroadcast(g, x),
 def subtract(x: Array, y: Array) -> Array:
     """Elementwise ``x - y`` with broadcasting."""
     return bind(sub_p, x, y)
-
-
-mul_p = Primitive("multiply", np.multiply)
-defjvp(mul_p, lambda t, ans, x, y: broadcast_like(t * y, ans),
-       lambda t, ans, x, y: broadcast_like(x * t, ans))
-defvjp(mul_p, lambda g, ans, x, y: unbroadcast(g * y, x),
-       lambda g, ans, x, y: unbroadcast(x * g, y))
-
-
-def multiply(x: Array, y: Array) -> Array:
-    """Elementwise ``x * y`` with broadcasting."""
-    return bind(mul_p, x, y)
 
 
 div_p = Primitive("divide", np.divide)
@@ -907,14 +850,6 @@ for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
 
 
-# Batching for the primitives not built by the combinators above: all act elementwise.
-for _prim in (neg_p, sinc_p, abs_p, fabs_p, cast_p, convert_p, round_p):
-    batch_unary(_prim)
-for _prim in (add_p, sub_p, mul_p, div_p, pow_p, floor_divide_p, remainder_p, fmod_quotient_p,
-              fmod_p, copysign_p, where_p, maximum_p, minimum_p, fmax_p, fmin_p):
-    batch_elementwise(_prim)
-
-
 # Structured basis batches (the vectorized Jacobians' seeds): scaling by a value that is not
 # batched, negating and casting keep the structure, so only the scales are computed.
 
@@ -949,16 +884,28 @@ def _basis_divide(main: Any, args: tuple[Any, ...]) -> Any:
     return None
 
 
-basis_rules[mul_p] = _basis_multiply
 basis_rules[div_p] = _basis_divide
 basis_rules[neg_p] = lambda main, args: args[0].with_scale(negative(_scale_of(args[0])))
+
+
+
+# Batching for the primitives not built by the combinators above: all act elementwise.
+for _prim in (neg_p, sinc_p, abs_p, fabs_p, round_p):
+    batch_unary(_prim)
+for _prim in (sub_p, div_p, pow_p, floor_divide_p, remainder_p, fmod_quotient_p,
+              fmod_p, copysign_p, where_p, maximum_p, minimum_p, fmax_p, fmin_p):
+    batch_elementwise(_prim)
+
+# (multiply and convert are structural primitives of fjac._primitives.base; their basis rules
+# live here, beside the other scalings of a basis batch)
+basis_rules[mul_p] = _basis_multiply
 basis_rules[convert_p] = lambda main, args, *, dtype: args[0].with_scale(
     bind(convert_p, _scale_of(args[0]), dtype=dtype)
 )
 
 # What each vjp rule reads (the rest of its residuals are dropped when the node is recorded).
-keep_residuals("shapes", add_p, sub_p, neg_p, convert_p)
+keep_residuals("shapes", sub_p, neg_p)
 keep_residuals("output", exp_p, exp2_p, expm1_p, sqrt_p, cbrt_p, reciprocal_p, tan_p, tanh_p)
-keep_residuals("inputs", mul_p, sin_p, cos_p, log_p, log2_p, log10_p, log1p_p, square_p,
+keep_residuals("inputs", sin_p, cos_p, log_p, log2_p, log10_p, log1p_p, square_p,
                arcsin_p, arccos_p, arctan_p, sinh_p, cosh_p, arcsinh_p, arccosh_p, arctanh_p,
                abs_p, fabs_p, arctan2_p)

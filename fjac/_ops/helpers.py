@@ -19,10 +19,16 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, reductions
+from fjac._ops import elementwise
 from fjac._ops import shape as shape_ops
+from fjac._primitives.base import (
+    batch_axis_param,
+    batch_elementwise,
+    batch_unary,
+    move_batch_axis,
+    normalize_axis,
+)
 from fjac._rules import batch_rules, value_shaped
-from fjac._vmap import batch_axis_param, batch_elementwise, batch_unary, move_batch_axis
 
 Array = Any
 
@@ -102,7 +108,7 @@ def _one_axis(axis: Any, ndim: int) -> int | None:
     """``axis`` (None or one int, negative allowed) as None or a non-negative int."""
     if axis is None:
         return None
-    return reductions.normalize_axis(int(axis), ndim)[0]
+    return normalize_axis(int(axis), ndim)[0]
 
 
 argmax_p = Primitive(
@@ -170,7 +176,7 @@ def _truth_reduction(name: str, np_fn: Any) -> tuple[Primitive, Callable[..., Ar
         _no_out(name, out)
         if where is not None and where is not True:
             raise TypeError(f"fjac.numpy.{name}: where= is not supported on traced arrays")
-        axes = reductions.normalize_axis(axis, len(shape_of(a)))
+        axes = normalize_axis(axis, len(shape_of(a)))
         return bind(prim, a, axis=axes, keepdims=bool(keepdims))
 
     fn.__name__ = fn.__qualname__ = name
@@ -327,7 +333,7 @@ def size(a: Array, axis: int | None = None) -> int:
     dims = shape_of(a)
     if axis is None:
         return math.prod(dims)
-    return dims[reductions.normalize_axis(axis, len(dims))[0]]
+    return dims[normalize_axis(axis, len(dims))[0]]
 
 
 _UFUNCS: list[tuple[np.ufunc, Any]] = [

@@ -16,18 +16,29 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._jit import snapshot
 from fjac._ops import elementwise, shape
+from fjac._primitives.base import (
+    batch_size,
+    move_batch_axis,
+    unbroadcast,
+)
+from fjac._primitives.base_indexing import (
+    _batched_index,
+    _is_basic,
+    batch_loop,
+    canonical_index,
+    getitem_p,
+    indexed_shape,
+    scatter_add,
+)
 from fjac._rules import (
     batch_rules,
     defjvp,
     defjvp_argnum,
     defvjp,
     defvjp_argnum,
-    keep_residuals,
     value_shaped,
 )
-from fjac._vmap import batch_loop, batch_size, move_batch_axis
 
 Array = Any
 
@@ -37,78 +48,6 @@ __all__ = [
     "take",
     "take_along_axis",
 ]
-_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
-
-
-def canonical_index(idx: Any) -> tuple[Any, ...]:
-    """``idx`` as a tuple, with lists turned into arrays as NumPy would."""
-    if not isinstance(idx, tuple):
-        idx = (idx,)
-    out = []
-    for i in idx:
-        if isinstance(i, Tracer) and i.dtype.kind not in "iub":
-            raise TypeError(
-                f"cannot index with a traced array of dtype {i.dtype}: indices must be integers "
-                "or booleans, and they carry no derivative"
-            )
-        if isinstance(i, Tracer):
-            raise TypeError(
-                f"this operation cannot take a traced array ({i.dtype}) as an index: x[idx], "
-                "x.at[idx].get(), x.at[idx].add(v), fjac.numpy.take and take_along_axis accept "
-                "traced integer indices (vmap makes them, e.g. from argmax or a mapped "
-                "argument); x.at[idx].set/multiply/min/max do not yet: compute that index with "
-                "NumPy, or write the update with fjac.numpy.where"
-            )
-        if isinstance(i, list):
-            i = np.array(i)
-        elif isinstance(i, np.ndarray):
-            i = snapshot(i)  # the function may change its index array after using it
-        out.append(i)
-    return tuple(out)
-
-
-def _is_basic(idx: tuple[Any, ...]) -> bool:
-    return all(isinstance(i, _BASIC) for i in idx)
-
-
-def indexed_shape(x_shape: tuple[int, ...], idx: tuple[Any, ...]) -> tuple[int, ...]:
-    """The shape of ``x[idx]`` for an array of ``x_shape`` (computed without copying data)."""
-    probe = np.broadcast_to(np.zeros((), dtype=np.int8), x_shape)
-    return probe[idx].shape  # type: ignore[no-any-return]
-
-
-def _batched_index(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
-    """``idx`` for a value with a leading batch axis, and the axis of the result where that
-    batch axis lands. NumPy moves the dimensions of advanced indices (arrays, and integers
-    among arrays) to the front when they are not adjacent, so the batch axis follows them."""
-    batched = (slice(None),) + idx
-    if not any(isinstance(i, np.ndarray) for i in idx):
-        return batched, 0
-    advanced = [
-        k for k, i in enumerate(idx)
-        if isinstance(i, (np.ndarray, np.integer))
-        or (isinstance(i, int) and not isinstance(i, bool))
-    ]
-    if advanced == list(range(advanced[0], advanced[-1] + 1)):
-        return batched, 0
-    shapes = [
-        (int(np.count_nonzero(i)),) if i.dtype == bool else i.shape
-        for i in (idx[k] for k in advanced) if isinstance(i, np.ndarray)
-    ]
-    return batched, len(np.broadcast_shapes(*shapes))
-
-
-getitem_p = Primitive("getitem", lambda x, *, idx: x[idx])
-defjvp(getitem_p, lambda t, ans, x, *, idx: getitem(t, idx))
-defvjp(getitem_p, lambda g, ans, x, *, idx: scatter_add(g, idx, shape_of(x)))
-
-
-def _batch_getitem(vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...]) -> Any:
-    batched, out_dim = _batched_index(idx)
-    return bind(getitem_p, move_batch_axis(vals[0], dims[0], 0), idx=batched), out_dim
-
-
-batch_rules[getitem_p] = _batch_getitem
 
 
 def getitem(x: Array, idx: Any) -> Array:
@@ -302,37 +241,6 @@ batch_rules[gather_p] = _batch_gather
 batch_rules[scatter_gathered_p] = _batch_scatter_gathered
 
 
-def _scatter_add_impl(g: Array, *, idx: tuple[Any, ...], shape: tuple[int, ...]) -> Array:
-    out = np.zeros(shape, dtype=np.result_type(g))
-    if _is_basic(idx):
-        out[idx] = g  # basic indices never repeat an element: plain assignment is exact
-    else:
-        np.add.at(out, idx, g)
-    return out
-
-
-scatter_add_p = Primitive("scatter_add", _scatter_add_impl)
-defjvp(scatter_add_p, lambda t, ans, g, *, idx, shape: scatter_add(t, idx, shape))
-defvjp(scatter_add_p, lambda ct, ans, g, *, idx, shape: getitem(ct, idx))
-
-
-def _batch_scatter_add(
-    vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...], shape: tuple[int, ...]
-) -> Any:
-    batched, at = _batched_index(idx)
-    size = shape_of(vals[0])[dims[0]]
-    g = move_batch_axis(vals[0], dims[0], at)  # laid out as the batched getitem would give it
-    return bind(scatter_add_p, g, idx=batched, shape=(size,) + shape), 0
-
-
-batch_rules[scatter_add_p] = _batch_scatter_add
-
-
-def scatter_add(values: Array, idx: Any, shape: tuple[int, ...]) -> Array:
-    """Zeros of ``shape`` with ``values`` added at ``idx`` (repeated indices accumulate)."""
-    return bind(scatter_add_p, values, idx=canonical_index(idx), shape=tuple(shape))
-
-
 def _scatter_set_impl(x: Array, v: Array, *, idx: tuple[Any, ...]) -> Array:
     out = np.array(x, copy=True)  # the result keeps x's dtype, whatever v's
     out[idx] = v
@@ -352,7 +260,7 @@ def _set_vjp_v(g: Array, x: Array, v: Array, idx: tuple[Any, ...]) -> Array:
     picked = getitem(g, idx)
     if not _is_basic(idx):
         picked = elementwise.where(_set_winners(shape_of(x), idx), picked, 0.0)
-    return elementwise.unbroadcast(picked, v)
+    return unbroadcast(picked, v)
 
 
 scatter_set_p = Primitive("scatter_set", _scatter_set_impl)
@@ -586,5 +494,3 @@ def _bad_axis(axis: Any, ndim: int) -> int:
 register_function(np.take, take)
 register_function(np.take_along_axis, take_along_axis)
 
-# These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
-keep_residuals("shapes", getitem_p, scatter_add_p)

@@ -21,6 +21,14 @@ from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._ops import elementwise, indexing, reductions, shape
+from fjac._primitives.base import (
+    move_batch_axis,
+    normalize_axis,
+    unbroadcast,
+)
+from fjac._primitives.base_indexing import (
+    scatter_add,
+)
 from fjac._rules import (
     basis_rules,
     batch_rules,
@@ -30,7 +38,7 @@ from fjac._rules import (
     defvjp_argnum,
     keep_residuals,
 )
-from fjac._vmap import BasisTracer, BatchTracer, move_batch_axis
+from fjac._vmap import BasisTracer, BatchTracer
 
 Array = Any
 
@@ -73,13 +81,13 @@ def _as_matrices(x: Array, y: Array, g: Array) -> tuple[Array, Array, Array]:
 
 def _matmul_vjp_x(g: Array, ans: Array, x: Array, y: Array) -> Array:
     x2, y2, g2 = _as_matrices(x, y, g)
-    ct = elementwise.unbroadcast(matmul(g2, _mT(y2)), x2)
+    ct = unbroadcast(matmul(g2, _mT(y2)), x2)
     return shape.reshape(ct, shape_of(x))
 
 
 def _matmul_vjp_y(g: Array, ans: Array, x: Array, y: Array) -> Array:
     x2, y2, g2 = _as_matrices(x, y, g)
-    ct = elementwise.unbroadcast(matmul(_mT(x2), g2), y2)
+    ct = unbroadcast(matmul(_mT(x2), g2), y2)
     return shape.reshape(ct, shape_of(y))
 
 
@@ -292,7 +300,7 @@ def _einsum_vjp(i: int, g: Array, ans: Array, *xs: Array, subscripts: str) -> Ar
         seen.add(c)
         target.append(c)
     ct = bind(einsum_p, *operands, subscripts=",".join(terms) + "->" + "".join(target))
-    return elementwise.unbroadcast(ct, xs[i])  # casts to the operand's dtype
+    return unbroadcast(ct, xs[i])  # casts to the operand's dtype
 
 
 einsum_p = Primitive("einsum", _einsum_impl)
@@ -449,8 +457,8 @@ def diagonal(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array
     ndim = len(shape_of(a))
     if ndim < 2:
         raise ValueError(f"diagonal needs an array of at least 2 axes, got {ndim}")
-    ax1 = reductions.normalize_axis(axis1, ndim)[0]
-    ax2 = reductions.normalize_axis(axis2, ndim)[0]
+    ax1 = normalize_axis(axis1, ndim)[0]
+    ax2 = normalize_axis(axis2, ndim)[0]
     if ax1 == ax2:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
     a = shape.moveaxis(a, (ax1, ax2), (-2, -1))
@@ -475,7 +483,7 @@ def diag(v: Array, k: int = 0) -> Array:
     if len(v_shape) != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, got {len(v_shape)}-D")
     n = v_shape[0] + abs(int(k))
-    return indexing.scatter_add(v, _diagonal_index(n, n, int(k)), (n, n))
+    return scatter_add(v, _diagonal_index(n, n, int(k)), (n, n))
 
 
 def _triangle(m: Array, keep: Any) -> Array:

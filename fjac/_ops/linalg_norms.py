@@ -25,6 +25,9 @@ from fjac._ops import elementwise as el
 from fjac._ops import reductions, shape
 from fjac._ops.linalg_common import Array
 from fjac._ops.linalg_spectral import svdvals
+from fjac._primitives.base import (
+    normalize_axis,
+)
 
 # The names fjac.numpy.linalg exports from this family.
 __all__ = [
@@ -101,8 +104,8 @@ def norm(x: Array, ord: Any = None, axis: Any = None, keepdims: bool = False) ->
             out = _safe_two_norm(x, tuple(range(nd)))
             return shape.reshape(out, (1,) * nd) if keepdims else out
         axis = tuple(range(nd))
-    axes = reductions.normalize_axis(axis, nd) if not isinstance(axis, tuple) else tuple(
-        reductions.normalize_axis(a, nd)[0] for a in axis)
+    axes = normalize_axis(axis, nd) if not isinstance(axis, tuple) else tuple(
+        normalize_axis(a, nd)[0] for a in axis)
     if len(axes) == 1:
         out = _vector_norm(x, ord, axes)
     elif len(axes) == 2:
@@ -120,7 +123,7 @@ def vector_norm(x: Array, /, *, axis: Any = None, keepdims: bool = False,
                 ord: Any = 2) -> Array:  # noqa: A002
     """The vector norm of ``x`` over ``axis`` (all axes, as one vector, when None)."""
     x_shape = shape_of(x)
-    axes = reductions.normalize_axis(axis, len(x_shape))
+    axes = normalize_axis(axis, len(x_shape))
     moved = shape.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
     flat = shape.reshape(moved, shape_of(moved)[: len(x_shape) - len(axes)] + (-1,))
     out = _vector_norm(flat, ord, (len(shape_of(flat)) - 1,))

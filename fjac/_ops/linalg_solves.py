@@ -37,8 +37,12 @@ from fjac._ops.linalg_common import (
     _mT,
     _sym,
 )
+from fjac._primitives.base import (
+    batch_leading,
+    broadcast_like,
+    unbroadcast,
+)
 from fjac._rules import defjvp, defvjp, jvp_rules
-from fjac._vmap import batch_leading
 
 # The names fjac.numpy.linalg exports from this family.
 __all__ = [
@@ -94,19 +98,19 @@ def inv(a: Array) -> Array:
 
 
 def _solve_vjp_b(g: Array, ans: Array, a: Array, b: Array) -> Array:
-    return el.unbroadcast(bind(solve_p, _mT(a), g), b)
+    return unbroadcast(bind(solve_p, _mT(a), g), b)
 
 
 def _solve_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:
     gb = bind(solve_p, _mT(a), g)
-    return el.unbroadcast(el.negative(linalg.matmul(gb, _mT(ans))), a)
+    return unbroadcast(el.negative(linalg.matmul(gb, _mT(ans))), a)
 
 
 # (matrix right-hand sides only; ``solve`` reshapes a vector into one column)
 solve_p = Primitive("solve", np.linalg.solve)
 defjvp(solve_p,
        lambda t, ans, a, b: el.negative(bind(solve_p, a, linalg.matmul(t, ans))),
-       lambda t, ans, a, b: el.broadcast_like(bind(solve_p, a, t), ans))
+       lambda t, ans, a, b: broadcast_like(bind(solve_p, a, t), ans))
 defvjp(solve_p, _solve_vjp_a, _solve_vjp_b)
 
 

@@ -48,8 +48,8 @@ from fjac._ops.linalg_common import (
     _sym,
 )
 from fjac._ops.linalg_solves import inv, pinv, solve_p
+from fjac._primitives.base import batch_leading
 from fjac._rules import defjvp, defvjp, jvp_rules
-from fjac._vmap import batch_leading
 
 # The names fjac.numpy.linalg exports from this family.
 __all__ = [

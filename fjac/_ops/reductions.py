@@ -18,8 +18,8 @@ from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._ops import elementwise, helpers, indexing, shape
+from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, normalize_axis, sum_p
 from fjac._rules import defjvp, defvjp, keep_residuals
-from fjac._vmap import batch_axis_param
 
 Array = Any
 
@@ -43,25 +43,6 @@ __all__ = [
 ]
 
 
-_ALL_AXES = [tuple(range(n)) for n in range(8)]
-
-
-def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
-    if axis is None:
-        return _ALL_AXES[ndim] if ndim < len(_ALL_AXES) else tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"duplicate value in axis: {axis}")
-    return tuple(sorted(out))
-
-
 def _unsupported(fname: str, **options: Any) -> None:
     """Raise for a NumPy option fjac does not implement (None, or True for ``where``: unset).
 
@@ -80,35 +61,12 @@ def _unsupported(fname: str, **options: Any) -> None:
         raise TypeError(f"{label}: {name}= is not supported; {hint}")
 
 
-def _expand_back(g: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
-    """A reduced cotangent broadcast back over the reduced axes of ``x``."""
-    x_shape = shape_of(x)
-    if len(axis) == len(x_shape):  # a full reduction: the cotangent is a scalar, broadcast it
-        if keepdims:
-            g = shape.reshape(g, ())
-        return bind(shape.broadcast_to_p, g, shape=x_shape) if x_shape else g
-    return shape.broadcast_to(_keep_dims(g, x, axis, keepdims), x_shape)
-
-
-def _keep_dims(r: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
-    """A reduction's result ``r`` with the reduced axes of ``x`` kept (as length 1)."""
-    if keepdims:
-        return r
-    kept = tuple(1 if i in axis else d for i, d in enumerate(shape_of(x)))
-    return shape.reshape(r, kept)
-
-
 def _count(x_shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
     return math.prod([x_shape[i] for i in axes])
 
 
 # ---------------------------------------------------------------------------------------------
 # sum and prod
-
-
-# The implementation takes ``(x, axis=, keepdims=)``: np.add.reduce itself, which is what
-# np.sum calls after its Python-level dispatch.
-sum_p = Primitive("sum", np.add.reduce)
 
 
 def sum(  # noqa: A001
@@ -123,11 +81,6 @@ def sum(  # noqa: A001
     axes = normalize_axis(axis, len(shape_of(a)))
     total = bind(sum_p, a, axis=axes, keepdims=bool(keepdims))
     return total if initial is None else elementwise.add(total, initial)
-
-
-# (registered after ``sum`` is defined, which the forward rule calls)
-defjvp(sum_p, lambda t, ans, x, *, axis, keepdims: sum(t, axis=axis, keepdims=keepdims))
-defvjp(sum_p, lambda g, ans, x, *, axis, keepdims: _expand_back(g, x, axis, keepdims))
 
 
 def _along_last(x: Array, axes: tuple[int, ...]) -> Array:
@@ -535,9 +488,11 @@ for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
 
 
+
+
 # Every reduction here takes its axes as a parameter: the batch axis goes in front.
-for _prim in (sum_p, prod_p, max_p, min_p, cumsum_p, cumprod_p):
+for _prim in (prod_p, max_p, min_p, cumsum_p, cumprod_p):
     batch_axis_param(_prim)
 
 # These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
-keep_residuals("shapes", sum_p, cumsum_p)
+keep_residuals("shapes", cumsum_p)

@@ -5,7 +5,6 @@ cotangent; ``sort`` is the gather ``take_along_axis(a, argsort(a))``."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,10 +14,24 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, indexing, reductions
+from fjac._ops import elementwise, indexing
+from fjac._primitives.base import (
+    batch_all_front,
+    broadcast_to,
+    expand_dims,
+    moveaxis,
+    normalize_axis,
+    ravel,
+    reshape,
+    squeeze,
+    swapaxes,
+    transpose,
+)
+from fjac._primitives.base_indexing import (
+    scatter_add,
+    stack,
+)
 from fjac._rules import (
-    basis_rules,
-    batch_rules,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -26,7 +39,6 @@ from fjac._rules import (
     jvp_rules,
     keep_residuals,
 )
-from fjac._vmap import batch_all_front, move_batch_axis
 
 Array = Any
 
@@ -67,204 +79,6 @@ __all__ = [
 ]
 
 
-def _resolve(dims: tuple[int, ...], size: int) -> tuple[int, ...]:
-    if dims.count(-1) > 1:
-        raise ValueError(f"can only specify one unknown dimension (-1) in a shape, got {dims}")
-    if -1 in dims:
-        known = math.prod([d for d in dims if d != -1])
-        if known == 0 or size % known:
-            raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
-        dims = tuple(size // known if d == -1 else d for d in dims)
-    if math.prod(dims) != size:
-        raise ValueError(f"cannot reshape an array of size {size} into shape {dims}")
-    return dims
-
-
-def _reshape_impl(x: Array, *, shape: tuple[int, ...]) -> Array:
-    return x.reshape(shape) if isinstance(x, np.ndarray) else np.reshape(x, shape)
-
-
-reshape_p = Primitive("reshape", _reshape_impl)
-
-
-def _batch_reshape(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
-    x = move_batch_axis(vals[0], dims[0], 0)
-    return bind(reshape_p, x, shape=shape_of(x)[:1] + shape), 0
-
-
-batch_rules[reshape_p] = _batch_reshape
-# A reshape keeps the C-order flat index of each basis vector's 1: only the scales reshape.
-basis_rules[reshape_p] = lambda main, args, *, shape: args[0].with_scale(
-    None if args[0].scale is None else bind(reshape_p, args[0].scale, shape=shape), shape
-)
-defjvp(reshape_p, lambda t, ans, x, *, shape: reshape(t, shape))
-defvjp(reshape_p, lambda g, ans, x, *, shape: reshape(g, shape_of(x)))
-
-
-def reshape(a: Array, shape: Any, order: str = "C") -> Array:
-    """``a`` with a new shape of the same size (one dimension may be -1), read and written in
-    ``order`` "C" (last index fastest) or "F" (first index fastest)."""
-    if order == "F":
-        dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        return transpose(reshape(transpose(a), tuple(dims)[::-1]))
-    if order != "C":
-        raise ValueError(f"reshape: order must be 'C' or 'F', got {order!r}")
-    a_shape = shape_of(a)
-    new = _resolve(
-        (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape),
-        math.prod(a_shape),
-    )
-    if new == a_shape:
-        return a
-    return bind(reshape_p, a, shape=new)
-
-
-def ravel(a: Array, order: str = "C") -> Array:
-    """``a`` flattened to 1-D, read in ``order`` "C" (last index fastest) or "F"."""
-    return reshape(a, (-1,), order=order)
-
-
-def _broadcast_to_impl(x: Array, *, shape: tuple[int, ...]) -> Array:
-    # Small results are cheaper to fill than NumPy's read-only broadcast view is to build;
-    # large ones stay views so they take no memory.
-    if math.prod(shape) <= 4096:
-        # (np.result_type only for Python numbers: it costs more than the fill itself)
-        dtype = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.result_type(x)
-        out = np.empty(shape, dtype=dtype)
-        out[...] = x
-        return out
-    return np.broadcast_to(x, shape)
-
-
-broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
-
-
-def _batch_broadcast_to(vals: list[Any], dims: list[Any], *, shape: tuple[int, ...]) -> Any:
-    x = move_batch_axis(vals[0], dims[0], 0)
-    x_shape = shape_of(x)
-    lined_up = x_shape[:1] + (1,) * (len(shape) - len(x_shape) + 1) + x_shape[1:]
-    return bind(broadcast_to_p, bind(reshape_p, x, shape=lined_up), shape=x_shape[:1] + shape), 0
-
-
-batch_rules[broadcast_to_p] = _batch_broadcast_to
-defjvp(broadcast_to_p, lambda t, ans, x, *, shape: broadcast_to(t, shape))
-defvjp(broadcast_to_p, lambda g, ans, x, *, shape: _sum_to(g, shape_of(x)))
-
-
-def _sum_to(g: Array, x_shape: tuple[int, ...]) -> Array:
-    """Sum ``g`` down to ``x_shape``: the transpose of broadcasting ``x_shape`` up."""
-    g_shape = shape_of(g)
-    lead = len(g_shape) - len(x_shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1
-    )
-    if axes:
-        g = reductions.sum(g, axis=axes)
-    return reshape(g, x_shape)
-
-
-def broadcast_to(array: Array, shape: Any) -> Array:
-    """``array`` broadcast to ``shape`` by NumPy's rules (a read-only view for plain arrays)."""
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
-    if shape_of(array) == shape:
-        return array
-    return bind(broadcast_to_p, array, shape=shape)
-
-
-transpose_p = Primitive("transpose", lambda x, *, axes: np.transpose(x, axes))
-batch_rules[transpose_p] = lambda vals, dims, *, axes: (
-    bind(transpose_p, move_batch_axis(vals[0], dims[0], 0), axes=(0,) + tuple(a + 1 for a in axes)),
-    0,
-)
-defjvp(transpose_p, lambda t, ans, x, *, axes: transpose(t, axes))
-defvjp(transpose_p, lambda g, ans, x, *, axes: transpose(g, tuple(np.argsort(axes))))
-
-
-def transpose(a: Array, axes: Sequence[int] | None = None) -> Array:
-    """``a`` with its axes permuted (reversed when ``axes`` is None)."""
-    ndim = len(shape_of(a))
-    perm = tuple(range(ndim))[::-1] if axes is None else tuple(int(i) % ndim for i in axes)
-    if sorted(perm) != list(range(ndim)):
-        raise ValueError(f"axes {axes} are not a permutation of the {ndim} axes of the array")
-    if perm == tuple(range(ndim)):
-        return a
-    return bind(transpose_p, a, axes=perm)
-
-
-def swapaxes(a: Array, axis1: int, axis2: int) -> Array:
-    """``a`` with two axes interchanged."""
-    ndim = len(shape_of(a))
-    perm = list(range(ndim))
-    i, j = reductions.normalize_axis(axis1, ndim)[0], reductions.normalize_axis(axis2, ndim)[0]
-    perm[i], perm[j] = perm[j], perm[i]
-    return transpose(a, perm)
-
-
-def moveaxis(a: Array, source: Any, destination: Any) -> Array:
-    """``a`` with the axes ``source`` moved to positions ``destination``."""
-    ndim = len(shape_of(a))
-    src = [reductions.normalize_axis(s, ndim)[0] for s in np.atleast_1d(source)]
-    dst = [reductions.normalize_axis(d, ndim)[0] for d in np.atleast_1d(destination)]
-    if len(src) != len(dst):
-        raise ValueError("moveaxis: source and destination must have the same number of axes")
-    order = [i for i in range(ndim) if i not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return transpose(a, order)
-
-
-def expand_dims(a: Array, axis: Any) -> Array:
-    """``a`` with new axes of length 1 inserted at ``axis`` (an int or a tuple)."""
-    a_shape = shape_of(a)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    ndim = len(a_shape) + len(axes)
-    new_axes = reductions.normalize_axis(axes, ndim)
-    dims = iter(a_shape)
-    return reshape(a, tuple(1 if i in new_axes else next(dims) for i in range(ndim)))
-
-
-def squeeze(a: Array, axis: Any = None) -> Array:
-    """``a`` without its length-1 axes (or only those in ``axis``, which must have length 1)."""
-    a_shape = shape_of(a)
-    if axis is None:
-        axes = tuple(i for i, d in enumerate(a_shape) if d == 1)
-    else:
-        axes = reductions.normalize_axis(axis, len(a_shape))
-        for i in axes:
-            if a_shape[i] != 1:
-                raise ValueError(f"cannot squeeze axis {i}: it has length {a_shape[i]}, not 1")
-    return reshape(a, tuple(d for i, d in enumerate(a_shape) if i not in axes))
-
-
-stack_p = Primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis))
-batch_all_front(stack_p)
-defjvp_argnum(stack_p, lambda i, t, ans, *xs, axis: _place_in_stack(i, t, xs, axis))
-defvjp_argnum(stack_p, lambda i, g, ans, *xs, axis: _index_along(g, i, axis))
-
-
-def _index_along(g: Array, i: int, axis: int) -> Array:
-    """``g[..., i, ...]`` with ``i`` at position ``axis``."""
-    return indexing.getitem(g, (slice(None),) * axis + (i,))
-
-
-def _place_in_stack(i: int, t: Array, xs: Sequence[Array], axis: int) -> Array:
-    """The tangent of ``stack(xs)`` from argument ``i`` alone: ``t`` with zeros for the rest."""
-    zero = np.zeros(shape_of(xs[i]), dtype=t.dtype)
-    return stack([t if j == i else zero for j in range(len(xs))], axis=axis)
-
-
-def stack(arrays: Sequence[Array], axis: int = 0) -> Array:
-    """Join arrays of one shape along a new axis."""
-    arrays = tuple(arrays)
-    if not arrays:
-        raise ValueError("need at least one array to stack")
-    shapes = {shape_of(x) for x in arrays}
-    if len(shapes) != 1:
-        raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
-    ndim = len(shape_of(arrays[0])) + 1
-    return bind(stack_p, *arrays, axis=reductions.normalize_axis(axis, ndim)[0])
-
-
 concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
 batch_all_front(concatenate_p)
 defjvp_argnum(concatenate_p, lambda i, t, ans, *xs, axis: _place_in_concat(i, t, xs, axis))
@@ -296,7 +110,7 @@ def concatenate(arrays: Sequence[Array], axis: int = 0) -> Array:
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     ndim = len(shape_of(arrays[0]))
-    return bind(concatenate_p, *arrays, axis=reductions.normalize_axis(axis, ndim)[0])
+    return bind(concatenate_p, *arrays, axis=normalize_axis(axis, ndim)[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +139,7 @@ def _split_vjp(g: tuple[Array, ...], ans: Any, x: Array, *, bounds: Any, axis: i
         return concatenate(parts, axis=axis)
     total = None  # pieces that overlap or leave gaps: add each one in place
     for (s, e), part in zip(bounds, parts):
-        piece = indexing.scatter_add(part, (slice(None),) * axis + (slice(s, e),), x_shape)
+        piece = scatter_add(part, (slice(None),) * axis + (slice(s, e),), x_shape)
         total = piece if total is None else elementwise.add(total, piece)
     return total
 
@@ -359,7 +173,7 @@ def _split_bounds(n: int, indices_or_sections: Any, equal: bool) -> tuple[tuple[
 
 def _split(ary: Array, indices_or_sections: Any, axis: int, equal: bool) -> list[Array]:
     a_shape = shape_of(ary)
-    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    ax = normalize_axis(axis, len(a_shape))[0]
     bounds = _split_bounds(a_shape[ax], indices_or_sections, equal)
     return list(bind(split_p, ary, bounds=bounds, axis=ax))
 
@@ -462,7 +276,7 @@ def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
     if axis is None:
         a, axis = ravel(a), 0
     a_shape = shape_of(a)
-    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    ax = normalize_axis(axis, len(a_shape))[0]
     counts = np.asarray(repeats)
     if counts.ndim == 0 or counts.shape == (1,):
         r = int(counts.reshape(()))
@@ -480,7 +294,7 @@ def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
 def flip(m: Array, axis: Any = None) -> Array:
     """``m`` with the order of elements reversed along ``axis`` (all axes when None)."""
     ndim = len(shape_of(m))
-    axes = reductions.normalize_axis(axis, ndim)
+    axes = normalize_axis(axis, ndim)
     if not axes:
         return m
     return indexing.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
@@ -510,7 +324,7 @@ def roll(a: Array, shift: Any, axis: Any = None) -> Array:
     shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
     total: dict[int, int] = {}
     for s, ax in zip(shifts.ravel(), axes.ravel()):
-        i = reductions.normalize_axis(int(ax), len(a_shape))[0]
+        i = normalize_axis(int(ax), len(a_shape))[0]
         total[i] = total.get(i, 0) + int(s)
     for i, s in total.items():
         n = a_shape[i]
@@ -528,7 +342,7 @@ def rot90(m: Array, k: int = 1, axes: Sequence[int] = (0, 1)) -> Array:
     ndim = len(shape_of(m))
     if len(axes) != 2:
         raise ValueError(f"rot90: axes must name two axes, got {axes}")
-    a0, a1 = (reductions.normalize_axis(int(i), ndim)[0] for i in axes)
+    a0, a1 = (normalize_axis(int(i), ndim)[0] for i in axes)
     if a0 == a1:
         raise ValueError(f"rot90: the axes must differ, got {axes}")
     k = int(k) % 4
@@ -651,7 +465,7 @@ def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *
         raise TypeError("sort: order= (sorting structured arrays by field) is not supported")
     if axis is None:
         a, axis = ravel(a), -1
-    ax = reductions.normalize_axis(axis, len(shape_of(a)))[0]
+    ax = normalize_axis(axis, len(shape_of(a)))[0]
     return bind(sort_p, a, axis=ax, kind=kind, stable=stable)
 
 
@@ -663,7 +477,7 @@ def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any 
         raise ValueError("diff needs an array of at least 1 axis")
     if n < 0:
         raise ValueError(f"diff: order n must be non-negative, got {n}")
-    ax = reductions.normalize_axis(axis, len(a_shape))[0]
+    ax = normalize_axis(axis, len(a_shape))[0]
     parts = []
     for extra in (prepend, append):
         if extra is not None and len(shape_of(extra)) == 0:
@@ -747,5 +561,4 @@ _FUNCTIONS: list[tuple[Any, Any]] = [
 for _np_fn, _fn in _FUNCTIONS:
     register_function(_np_fn, _fn)
 
-# These vjp rules read only shapes (the rest of the residuals are dropped when recorded).
-keep_residuals("shapes", reshape_p, broadcast_to_p, transpose_p, stack_p, concatenate_p)
+keep_residuals("shapes", concatenate_p)
