@@ -6,8 +6,7 @@
 primitives once and replays them as plain NumPy calls.
 """
 
-from fjac import _ops as _ops  # defines every primitive and installs the array methods
-from fjac import numpy as numpy
+from fjac import numpy as numpy  # defines every primitive and installs the array methods
 from fjac import tree as tree
 from fjac._api import grad, stop_gradient, value_and_grad
 from fjac._custom import custom_jvp, custom_vjp

@@ -16,15 +16,65 @@ import numpy as np
 
 from fjac.errors import UnsupportedOperationError
 
-__all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "register_ufunc", "register_ufunc_method",
-           "register_function", "array_ufunc", "array_function"]
+__all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "METHODS", "implements", "refuse_out",
+           "register_ufunc", "register_ufunc_method", "register_function", "array_ufunc",
+           "array_function"]
 
 UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
 UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Any]] = {}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+#: Tracer attributes (methods, operators, properties) by name, installed by ``_methods``.
+METHODS: dict[str, Any] = {}
 
 # Options of a ufunc call that change nothing when given their default value.
 _UFUNC_DEFAULTS = {"casting": "same_kind", "order": "K", "subok": True}
+
+
+def implements(
+    *targets: Any, method: str | tuple[str, ...] = (), reflected: str | tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a function as fjac's version of NumPy's ``targets``, in one place: each target is
+    a ufunc, a NumPy array function, or a ``(ufunc, "reduce")`` pair for a ufunc method; each
+    name in ``method`` becomes a tracer method (or operator) calling it, each in ``reflected``
+    an operator calling it with its two arguments swapped (``__radd__``).
+
+    Used as a decorator, or called on a function defined elsewhere: ``sin = implements(np.sin)(
+    primitives.sin)``. Returns the function itself.
+    """
+    methods = (method,) if isinstance(method, str) else method
+    swapped = (reflected,) if isinstance(reflected, str) else reflected
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for target in targets:
+            if isinstance(target, tuple):
+                UFUNC_METHODS[target] = fn
+            elif isinstance(target, np.ufunc):
+                UFUNCS[target] = fn
+            else:
+                FUNCTIONS[target] = fn
+        for name in methods:
+            METHODS[name] = fn
+        for name in swapped:
+            METHODS[name] = _swap(fn)
+        return fn
+
+    return declare
+
+
+def _swap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The reflected form of a binary operator: ``other <op> self``."""
+    return lambda self, other: fn(other, self)
+
+
+def refuse_out(name: str, out: Any) -> None:
+    """The one refusal of ``out=``: traced arrays are immutable, so nothing is written in place.
+    ``name`` is a name in fjac.numpy (or a full name such as ``numpy.add.reduce``)."""
+    if out is not None:
+        label = name if name.startswith("numpy.") else f"fjac.numpy.{name}"
+        raise TypeError(
+            f"{label}: out= is not supported: traced arrays are immutable; use the returned "
+            "value instead"
+        )
 
 
 def register_ufunc(ufunc: np.ufunc, fn: Callable[..., Any]) -> None:
@@ -107,7 +157,7 @@ def _call_options(what: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) ->
             f"{what} with dtype={np.dtype(dtype)}: only floating dtypes are supported on "
             "traced arrays"
         )
-    from fjac._ops.elementwise import astype  # (the ops import this module)
+    from fjac._primitives.base import astype
 
     return tuple(astype(x, dtype) for x in inputs)
 

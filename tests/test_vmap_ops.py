@@ -404,13 +404,15 @@ def _all_primitives() -> list[Primitive]:
     import fjac._core
     import fjac._custom
     import fjac._ops
+    import fjac._primitives
     import fjac._vjp
 
-    modules = [fjac._core, fjac._api, fjac._custom, fjac._vjp, fjac._ops]
-    modules += [
-        importlib.import_module(f"fjac._ops.{m.name}")
-        for m in pkgutil.iter_modules(fjac._ops.__path__)
-    ]
+    modules = [fjac._core, fjac._api, fjac._custom, fjac._vjp]
+    for package in (fjac._ops, fjac._primitives):
+        modules += [
+            importlib.import_module(f"{package.__name__}.{m.name}")
+            for m in pkgutil.iter_modules(package.__path__)
+        ]
     found = {id(v): v for m in modules for v in vars(m).values() if isinstance(v, Primitive)}
     return list(found.values())
 

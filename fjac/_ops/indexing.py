@@ -16,7 +16,8 @@ from fjac._core import Primitive, Tracer, bind
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, shape
+from fjac._ops import shape
+from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
     batch_size,
     move_batch_axis,
@@ -118,7 +119,7 @@ def _add_at_traced(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
     # x[idx]'s shape from the index shapes alone: zeros in place of each example's indices
     probe = tuple(np.zeros(shape_of(a), dtype=np.intp) for a in arrays)
     target = shape.broadcast_to(values, indexed_shape(x_shape, _fill(template, probe)))
-    return elementwise.add(
+    return base.add(
         x, bind(scatter_gathered_p, target, *arrays, template=template, shape=x_shape)
     )
 
@@ -339,7 +340,7 @@ def _multiply_at(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
         pick = np.nonzero(occ == r)[0]
         v_r = v if len(pick) == len(pos) else getitem(v, (pick,))
         factor = scatter_set(ones, v_r, (pos[pick],))
-        out = elementwise.multiply(out, shape.reshape(factor, x_shape))
+        out = base.multiply(out, shape.reshape(factor, x_shape))
     return out
 
 
@@ -374,7 +375,7 @@ def _extremum_at(x: Array, idx: tuple[Any, ...], values: Array, ufunc: str) -> A
     zero = np.zeros((), dtype=dtype_of(v))
     placed = scatter_add(elementwise.where(v_wins, v, zero), (pos,), (n,))
     if dtype_of(placed) != dtype_of(x):
-        placed = elementwise.astype(placed, dtype_of(x))
+        placed = base.astype(placed, dtype_of(x))
     return shape.reshape(elementwise.where(x_wins, xf, placed), x_shape)
 
 
@@ -406,7 +407,7 @@ class _IndexUpdateRef:
         x_shape = shape_of(self._x)
         idx = canonical_index(self._idx)
         target = shape.broadcast_to(values, indexed_shape(x_shape, idx))
-        return elementwise.add(self._x, scatter_add(target, idx, x_shape))
+        return base.add(self._x, scatter_add(target, idx, x_shape))
 
     def multiply(self, values: Array) -> Array:
         """A new array: ``x`` with its elements at ``idx`` multiplied by ``values`` (repeated

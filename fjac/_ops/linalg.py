@@ -20,7 +20,8 @@ from fjac._core import Primitive, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, indexing, reductions, shape
+from fjac._ops import indexing, reductions, shape
+from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
     move_batch_axis,
     normalize_axis,
@@ -153,7 +154,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         picked = indexing.getitem(x, (slice(None), slice(y.start, y.start + y.rows)))
         scales = y.scale_rows()
         if scales is not None:
-            picked = elementwise.multiply(picked, scales)
+            picked = base.multiply(picked, scales)
         out = shape.swapaxes(picked, 0, 1)
         basis, matrix = y, x
     elif type(x) is BasisTracer and x._main is main and _plain_matrix(y, main):
@@ -163,14 +164,14 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         out = indexing.getitem(y, slice(x.start, x.start + x.rows))
         scales = x.scale_rows()
         if scales is not None:
-            out = elementwise.multiply(out, shape.reshape(scales, (x.rows, 1)))
+            out = base.multiply(out, shape.reshape(scales, (x.rows, 1)))
         basis, matrix = x, y
     else:
         return None
     out = shape.reshape(out, (basis.rows,) + _matmul_shape(shape_of(x), shape_of(y)))
     dtype = np.result_type(dtype_of(matrix), basis.dtype)
     if dtype_of(out) != dtype:
-        out = elementwise.astype(out, dtype)
+        out = base.astype(out, dtype)
     return BatchTracer(main, out, 0)
 
 
@@ -231,7 +232,7 @@ def dot(a: Array, b: Array) -> Array:
     axis of ``a`` and the second-to-last of ``b``."""
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        return elementwise.multiply(a, b)
+        return base.multiply(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
     return tensordot(a, b, axes=([na - 1], [max(nb - 2, 0)]))
@@ -239,18 +240,18 @@ def dot(a: Array, b: Array) -> Array:
 
 def outer(a: Array, b: Array) -> Array:
     """Outer product of two vectors (inputs are flattened first)."""
-    return elementwise.multiply(shape.reshape(a, (-1, 1)), shape.reshape(b, (1, -1)))
+    return base.multiply(shape.reshape(a, (-1, 1)), shape.reshape(b, (1, -1)))
 
 
 def vdot(a: Array, b: Array) -> Array:
     """Dot product of two arrays flattened to vectors (real inputs)."""
-    return reductions.sum(elementwise.multiply(shape.ravel(a), shape.ravel(b)))
+    return reductions.sum(base.multiply(shape.ravel(a), shape.ravel(b)))
 
 
 def inner(a: Array, b: Array) -> Array:
     """Inner product over the last axes of ``a`` and ``b`` (a product when either is 0-d)."""
     if not shape_of(a) or not shape_of(b):
-        return elementwise.multiply(a, b)
+        return base.multiply(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
 
 
@@ -444,7 +445,7 @@ def kron(a: Array, b: Array) -> Array:
     sb = (1,) * (nd - len(sb)) + sb
     a2 = shape.reshape(a, tuple(d for x in sa for d in (x, 1)))
     b2 = shape.reshape(b, tuple(d for x in sb for d in (1, x)))
-    return shape.reshape(elementwise.multiply(a2, b2), tuple(x * y for x, y in zip(sa, sb)))
+    return shape.reshape(base.multiply(a2, b2), tuple(x * y for x, y in zip(sa, sb)))
 
 
 def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[Any, Any]:

@@ -14,8 +14,8 @@ import numpy as np
 
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
-from fjac._ops import elementwise as el
 from fjac._ops import linalg, shape
+from fjac._primitives import base
 
 Array = Any
 _la: Any = np.linalg  # NumPy's own functions, for untraced inputs (their stubs want literals)
@@ -36,7 +36,7 @@ def _mm(*xs: Array) -> Array:
 
 def _sym(x: Array) -> Array:
     """The symmetric part ``(x + xᵀ)/2`` of the last two axes."""
-    return el.multiply(el.add(x, _mT(x)), 0.5)
+    return base.multiply(base.add(x, _mT(x)), 0.5)
 
 
 def _check_square(a: Array, name: str) -> tuple[int, ...]:
@@ -57,4 +57,4 @@ def _check_matrix(a: Array, name: str) -> tuple[int, ...]:
 
 def _float(a: Array) -> Array:
     """``a`` as a floating array (integers become float64, as in numpy.linalg)."""
-    return a if is_float(dtype_of(a)) else el.astype(a, np.float64)
+    return a if is_float(dtype_of(a)) else base.astype(a, np.float64)

@@ -21,10 +21,12 @@ from fjac._core import is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise as el
 from fjac._ops import reductions, shape
 from fjac._ops.linalg_common import Array
 from fjac._ops.linalg_spectral import svdvals
+from fjac._primitives import base
+from fjac._primitives import elementwise as el
+from fjac._primitives import nondiff as nd
 from fjac._primitives.base import (
     normalize_axis,
 )
@@ -39,8 +41,8 @@ __all__ = [
 
 def _safe_two_norm(x: Array, axis: tuple[int, ...]) -> Array:
     """``sqrt(sum(x**2))`` over ``axis``, with derivative 0 (not NaN) where the norm is 0."""
-    sq = reductions.sum(el.multiply(x, x), axis=axis)
-    positive = el.greater(sq, 0.0)
+    sq = reductions.sum(base.multiply(x, x), axis=axis)
+    positive = nd.greater(sq, 0.0)
     return el.where(positive, el.sqrt(el.where(positive, sq, 1.0)), 0.0)
 
 
@@ -55,12 +57,12 @@ def _vector_norm(x: Array, ord: Any, axis: tuple[int, ...]) -> Array:  # noqa: A
     if ord == -np.inf:
         return reductions.min(el.absolute(x), axis=ax)
     if ord == 0:
-        return el.astype(reductions.sum(el.not_equal(x, 0), axis=axis), dtype_of(x))
+        return base.astype(reductions.sum(nd.not_equal(x, 0), axis=axis), dtype_of(x))
     if ord == 1:
         return reductions.sum(el.absolute(x), axis=axis)
     p = float(ord)
     total = reductions.sum(el.power(el.absolute(x), p), axis=axis)
-    positive = el.greater(total, 0.0)
+    positive = nd.greater(total, 0.0)
     return el.where(positive, el.power(el.where(positive, total, 1.0), 1.0 / p), 0.0)
 
 

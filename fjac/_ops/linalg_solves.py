@@ -25,7 +25,6 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise as el
 from fjac._ops import linalg, reductions, shape
 from fjac._ops.linalg_common import (
     Array,
@@ -37,6 +36,8 @@ from fjac._ops.linalg_common import (
     _mT,
     _sym,
 )
+from fjac._primitives import base
+from fjac._primitives import elementwise as el
 from fjac._primitives.base import (
     batch_leading,
     broadcast_like,
@@ -79,7 +80,7 @@ class SlogdetResult(NamedTuple):
 def _trace_of_product(x: Array, y: Array) -> Array:
     """``trace(xᵀ y)`` of each matrix of the stacks: the sum of ``x * y`` over the last two
     axes."""
-    return reductions.sum(el.multiply(x, y), axis=(-2, -1))
+    return reductions.sum(base.multiply(x, y), axis=(-2, -1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,9 +138,9 @@ def _inv_T(a: Array) -> Array:
 
 
 det_p = Primitive("det", np.linalg.det)
-defjvp(det_p, lambda t, ans, a: el.multiply(ans, _trace_of_product(_inv_T(a), t)))
-defvjp(det_p, lambda g, ans, a: el.multiply(
-    shape.expand_dims(el.multiply(g, ans), (-2, -1)), _inv_T(a)))
+defjvp(det_p, lambda t, ans, a: base.multiply(ans, _trace_of_product(_inv_T(a), t)))
+defvjp(det_p, lambda g, ans, a: base.multiply(
+    shape.expand_dims(base.multiply(g, ans), (-2, -1)), _inv_T(a)))
 
 
 def det(a: Array) -> Array:
@@ -159,7 +160,7 @@ def _slogdet_vjp(g: tuple[Array, Array], ans: Any, a: Array) -> Array:
     g_logdet = g[1]
     if g_logdet is None:  # the sign is piecewise constant
         return None
-    return el.multiply(shape.expand_dims(g_logdet, (-2, -1)), _inv_T(a))
+    return base.multiply(shape.expand_dims(g_logdet, (-2, -1)), _inv_T(a))
 
 
 slogdet_p = Primitive("slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True)
@@ -188,7 +189,7 @@ def _pinv_jvp(t: Array, ans: Array, a: Array, **params: Any) -> Array:
     term1 = el.negative(_mm(p, t, p))
     term2 = linalg.matmul(linalg.matmul(p, _mT(p)), el.subtract(tt, _mm(tt, a, p)))
     term3 = linalg.matmul(el.subtract(tt, _mm(p, a, tt)), linalg.matmul(_mT(p), p))
-    return el.add(el.add(term1, term2), term3)
+    return base.add(base.add(term1, term2), term3)
 
 
 def _pinv_vjp(g: Array, ans: Array, a: Array, **params: Any) -> Array:
@@ -196,7 +197,7 @@ def _pinv_vjp(g: Array, ans: Array, a: Array, **params: Any) -> Array:
     term1 = el.negative(_mm(_mT(p), g, _mT(p)))
     x = linalg.matmul(gt, linalg.matmul(p, _mT(p)))
     y = linalg.matmul(linalg.matmul(_mT(p), p), gt)
-    ga = el.add(el.add(term1, el.subtract(x, _mm(a, p, x))), el.subtract(y, _mm(y, p, a)))
+    ga = base.add(base.add(term1, el.subtract(x, _mm(a, p, x))), el.subtract(y, _mm(y, p, a)))
     return _sym(ga) if params["hermitian"] else ga
 
 
@@ -301,7 +302,7 @@ def outer(x1: Array, x2: Array, /) -> Array:
 
 def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
     """Dot product of vectors along ``axis`` (broadcasting the rest; real inputs)."""
-    return reductions.sum(el.multiply(x1, x2), axis=axis)
+    return reductions.sum(base.multiply(x1, x2), axis=axis)
 
 
 def matrix_transpose(x: Array, /) -> Array:

@@ -35,7 +35,6 @@ from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise as el
 from fjac._ops import indexing, linalg, reductions, shape
 from fjac._ops.linalg_common import (
     Array,
@@ -48,6 +47,8 @@ from fjac._ops.linalg_common import (
     _sym,
 )
 from fjac._ops.linalg_solves import inv, pinv, solve_p
+from fjac._primitives import base
+from fjac._primitives import elementwise as el
 from fjac._primitives.base import batch_leading
 from fjac._rules import defjvp, defvjp, jvp_rules
 
@@ -95,7 +96,7 @@ class QRResult(NamedTuple):
 def _diag_embed(v: Array) -> Array:
     """A stack of diagonal matrices with the last axis of ``v`` on their diagonals."""
     n = shape_of(v)[-1]
-    return el.multiply(shape.expand_dims(v, -1), np.eye(n, dtype=dtype_of(v)))
+    return base.multiply(shape.expand_dims(v, -1), np.eye(n, dtype=dtype_of(v)))
 
 
 def _diag_part(x: Array) -> Array:
@@ -119,7 +120,7 @@ def _phi(x: Array) -> Array:
     """The lower triangle of ``x`` with its diagonal halved."""
     n = shape_of(x)[-1]
     weights = np.tri(n, k=-1, dtype=dtype_of(x)) + 0.5 * np.eye(n, dtype=dtype_of(x))
-    return el.multiply(x, weights)
+    return base.multiply(x, weights)
 
 
 def _cholesky_jvp(t: Array, ans: Array, a: Array) -> Array:
@@ -157,7 +158,7 @@ def _eigh_jvp(primals: list[Array], tangents: list[Array], *, UPLO: str) -> Any:
     (a,), (t,) = primals, tangents
     w, v = bind(eigh_p, a, UPLO=UPLO)
     m = _mm(_mT(v), _sym(t), v)
-    return (w, v), (_diag_part(m), linalg.matmul(v, el.multiply(_inv_gaps(w), m)))
+    return (w, v), (_diag_part(m), linalg.matmul(v, base.multiply(_inv_gaps(w), m)))
 
 
 def _eigh_vjp(g: tuple[Array, Array], ans: Any, a: Array, *, UPLO: str) -> Array:  # noqa: N803
@@ -165,8 +166,8 @@ def _eigh_vjp(g: tuple[Array, Array], ans: Any, a: Array, *, UPLO: str) -> Array
     w, v = ans
     inner = None if gw is None else _diag_embed(gw)
     if gv is not None:
-        term = el.multiply(_inv_gaps(w), linalg.matmul(_mT(v), gv))
-        inner = term if inner is None else el.add(inner, term)
+        term = base.multiply(_inv_gaps(w), linalg.matmul(_mT(v), gv))
+        inner = term if inner is None else base.add(inner, term)
     return _sym(_mm(v, inner, _mT(v)))
 
 
@@ -213,17 +214,17 @@ def _svd_jvp(primals: list[Array], tangents: list[Array], *, hermitian: bool) ->
     f = _inv_gaps(el.square(s))
     s_row = shape.expand_dims(s, -2)  # [i, j] = s[j]: x * s_row is x @ diag(s)
     s_col = shape.expand_dims(s, -1)
-    dps = el.multiply(dp, s_row)
-    sdp = el.multiply(s_col, dp)
-    du = linalg.matmul(u, el.multiply(f, el.add(dps, _mT(dps))))
-    dv = linalg.matmul(v, el.multiply(f, el.add(sdp, _mT(sdp))))
+    dps = base.multiply(dp, s_row)
+    sdp = base.multiply(s_col, dp)
+    du = linalg.matmul(u, base.multiply(f, base.add(dps, _mT(dps))))
+    dv = linalg.matmul(v, base.multiply(f, base.add(sdp, _mT(sdp))))
     m, n = shape_of(a)[-2:]
     if m > n:  # the part of dA V outside the span of U
         tv = linalg.matmul(t, v)
-        du = el.add(du, el.divide(el.subtract(tv, _mm(u, _mT(u), tv)), s_row))
+        du = base.add(du, el.divide(el.subtract(tv, _mm(u, _mT(u), tv)), s_row))
     if n > m:
         tu = linalg.matmul(_mT(t), u)
-        dv = el.add(dv, el.divide(el.subtract(tu, _mm(v, vh, tu)), s_row))
+        dv = base.add(dv, el.divide(el.subtract(tu, _mm(v, vh, tu)), s_row))
     return (u, s, vh), (du, _diag_part(dp), _mT(dv))
 
 
@@ -236,23 +237,23 @@ def _svd_vjp(g: tuple[Array, Array, Array], ans: Any, a: Array, *, hermitian: bo
     if gu is not None or gvh is not None:
         f = _inv_gaps(el.square(s))
     if gu is not None:
-        j = el.multiply(f, linalg.matmul(_mT(u), gu))
-        terms.append(el.multiply(el.add(j, _mT(j)), s_row))
+        j = base.multiply(f, linalg.matmul(_mT(u), gu))
+        terms.append(base.multiply(base.add(j, _mT(j)), s_row))
     if gvh is not None:
         gv = _mT(gvh)
-        k = el.multiply(f, linalg.matmul(vh, gv))
-        terms.append(el.multiply(s_col, el.add(k, _mT(k))))
+        k = base.multiply(f, linalg.matmul(vh, gv))
+        terms.append(base.multiply(s_col, base.add(k, _mT(k))))
     inner = terms[0]
     for term in terms[1:]:
-        inner = el.add(inner, term)
+        inner = base.add(inner, term)
     ga = _mm(u, inner, vh)
     m, n = shape_of(a)[-2:]
     if gu is not None and m > n:
         outside = el.subtract(gu, _mm(u, _mT(u), gu))
-        ga = el.add(ga, linalg.matmul(el.divide(outside, s_row), vh))
+        ga = base.add(ga, linalg.matmul(el.divide(outside, s_row), vh))
     if gvh is not None and n > m:
         outside = el.subtract(gv, _mm(_mT(vh), vh, gv))
-        ga = el.add(ga, linalg.matmul(u, el.divide(_mT(outside), s_col)))
+        ga = base.add(ga, linalg.matmul(u, el.divide(_mT(outside), s_col)))
     return _sym(ga) if hermitian else ga
 
 
@@ -330,7 +331,7 @@ def _qr_jvp(primals: list[Array], tangents: list[Array]) -> Any:
     c = linalg.matmul(_mT(q), x)
     low = linalg.tril(c, -1)
     omega = el.subtract(low, _mT(low))  # skew-symmetric: Qᵀ dQ on the span of Q
-    dq = el.add(linalg.matmul(q, el.subtract(omega, c)), x)
+    dq = base.add(linalg.matmul(q, el.subtract(omega, c)), x)
     dr = linalg.matmul(el.subtract(c, omega), r)
     return (q, r), (dq, dr)
 
@@ -347,7 +348,7 @@ def _qr_vjp(g: tuple[Array, Array], ans: Any, a: Array) -> Array:
     gc = el.subtract(m, linalg.tril(el.subtract(m, _mT(m)), -1))
     gx = linalg.matmul(q, gc)
     if gq is not None:
-        gx = el.add(gx, gq)
+        gx = base.add(gx, gq)
     return _mT(bind(solve_p, r, _mT(gx)))  # gx @ inv(r)ᵀ
 
 

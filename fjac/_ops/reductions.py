@@ -17,7 +17,8 @@ from fjac._core import Primitive, bind, try_concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, helpers, indexing, shape
+from fjac._ops import indexing, shape
+from fjac._primitives import base, elementwise, nondiff
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, normalize_axis, sum_p
 from fjac._rules import defjvp, defvjp, keep_residuals
 
@@ -77,10 +78,10 @@ def sum(  # noqa: A001
     if out is not None or where is not None:
         _unsupported("sum", out=out, where=where)
     if dtype is not None:
-        a = elementwise.astype(a, dtype)
+        a = base.astype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))
     total = bind(sum_p, a, axis=axes, keepdims=bool(keepdims))
-    return total if initial is None else elementwise.add(total, initial)
+    return total if initial is None else base.add(total, initial)
 
 
 def _along_last(x: Array, axes: tuple[int, ...]) -> Array:
@@ -108,7 +109,7 @@ def _others_product(x: Array, axes: tuple[int, ...]) -> Array:
     last = len(shape_of(flat)) - 1
     before = _shift(cumprod(flat, axis=last), last, 1.0, forward=True)
     after = _shift(_flip(cumprod(_flip(flat, last), axis=last), last), last, 1.0, forward=False)
-    return _from_last(elementwise.multiply(before, after), x_shape, axes)
+    return _from_last(base.multiply(before, after), x_shape, axes)
 
 
 def _prod_impl(x: Array, *, axis: tuple[int, ...], keepdims: bool) -> Array:
@@ -134,10 +135,10 @@ def prod(
     """
     _unsupported("prod", out=out, where=where)
     if dtype is not None:
-        a = elementwise.astype(a, dtype)
+        a = base.astype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))
     total = bind(prod_p, a, axis=axes, keepdims=bool(keepdims))
-    return total if initial is None else elementwise.multiply(total, initial)
+    return total if initial is None else base.multiply(total, initial)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ defvjp(cumsum_p, lambda g, ans, x, *, axis: _flip(bind(cumsum_p, _flip(g, axis),
 def _cumulative_args(a: Array, axis: Any, dtype: Any, name: str) -> tuple[Array, int]:
     """The array and axis a cumulative operation runs along (the flattened array for None)."""
     if dtype is not None:
-        a = elementwise.astype(a, dtype)
+        a = base.astype(a, dtype)
     if axis is None:
         return shape.ravel(a), 0
     ndim = len(shape_of(a))
@@ -275,12 +276,12 @@ def _cumulative_axis(x: Array, axis: int | None, name: str) -> int:
 def _extremum_weights(x: Array, ans: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
     """1/k on the k elements of each reduction equal to its result (or NaN when it is NaN),
     0 elsewhere: ties share the derivative equally and it always sums to one."""
-    hit = helpers.logical_or(
-        elementwise.equal(x, _keep_dims(ans, x, axis, keepdims)), helpers.isnan(x)
+    hit = nondiff.logical_or(
+        nondiff.equal(x, _keep_dims(ans, x, axis, keepdims)), nondiff.isnan(x)
     )
     dtype = dtype_of(x)
     count = sum(hit, axis=axis, keepdims=True)
-    return elementwise.astype(hit, dtype) / elementwise.astype(count, dtype)
+    return base.astype(hit, dtype) / base.astype(count, dtype)
 
 
 def _extremum_jvp(t: Array, ans: Array, x: Array, *, axis: tuple[int, ...],
@@ -311,7 +312,7 @@ def _extremum(
         return bind(prim, a, axis=axes, keepdims=bool(keepdims))
     if _count(shape_of(a), axes) == 0:  # an empty reduction is ``initial`` itself
         zeros = np.zeros(shape_of(a), dtype_of(a)).sum(axis=axes, keepdims=bool(keepdims))
-        return elementwise.add(zeros, initial)
+        return base.add(zeros, initial)
     pick = elementwise.maximum if prim is max_p else elementwise.minimum
     return pick(bind(prim, a, axis=axes, keepdims=bool(keepdims)), initial)
 
@@ -377,7 +378,7 @@ def average(
     else:
         w = _weights_like(weights, a_shape, axis)
         scale = sum(w, axes, keepdims=keepdims)
-        zero = try_concrete(elementwise.equal(scale, 0))  # (unknown under jit: no check)
+        zero = try_concrete(nondiff.equal(scale, 0))  # (unknown under jit: no check)
         if zero is not None and np.any(zero):
             raise ZeroDivisionError("average: the weights sum to zero and cannot be normalized")
         avg = elementwise.divide(sum(a * w, axes, keepdims=keepdims), scale)
@@ -417,7 +418,7 @@ def var(
             raise ValueError("var: give ddof or correction, not both")
         ddof = correction
     if dtype is not None:
-        a = elementwise.astype(a, dtype)
+        a = base.astype(a, dtype)
     center = _mean(a, axes, keepdims=True) if mean is None else mean
     squares = sum(elementwise.square(a - center), axes, keepdims=keepdims)
     dof = _count(a_shape, axes) - ddof
@@ -437,7 +438,7 @@ def std(
     NaN: std is not differentiable there, and 0 is a subgradient (like ``abs`` at 0).
     """
     v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
-    zero = elementwise.equal(v, 0)
+    zero = nondiff.equal(v, 0)
     known = try_concrete(zero)  # (all examples at once under vmap; None under jit)
     if known is not None and not np.any(known):
         return elementwise.sqrt(v)
@@ -455,7 +456,7 @@ def _ufunc_reduction(fn: Any, name: str) -> Any:
     ) -> Array:
         _unsupported(name, out=out, where=where)
         if dtype is not None:
-            a = elementwise.astype(a, dtype)
+            a = base.astype(a, dtype)
         return fn(a, axis=axis, keepdims=keepdims, initial=initial)
 
     return reduce

@@ -14,7 +14,8 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import elementwise, indexing
+from fjac._ops import indexing
+from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
     batch_all_front,
     broadcast_to,
@@ -140,7 +141,7 @@ def _split_vjp(g: tuple[Array, ...], ans: Any, x: Array, *, bounds: Any, axis: i
     total = None  # pieces that overlap or leave gaps: add each one in place
     for (s, e), part in zip(bounds, parts):
         piece = scatter_add(part, (slice(None),) * axis + (slice(s, e),), x_shape)
-        total = piece if total is None else elementwise.add(total, piece)
+        total = piece if total is None else base.add(total, piece)
     return total
 
 
@@ -402,7 +403,7 @@ def _pad_constant(array: Array, widths: Any, values: Any) -> Array:
         if shape_of(values) != ():
             raise ValueError("pad: a traced constant_values must be a scalar")
         if values.dtype != dtype:
-            values = elementwise.astype(values, dtype)
+            values = base.astype(values, dtype)
         pairs = [(values, values)] * ndim
     else:
         vals = np.broadcast_to(np.asarray(values), (ndim, 2))
@@ -515,7 +516,7 @@ def _stack_nested(obj: Any, dtype: np.dtype[Any]) -> Array:
     if isinstance(obj, (list, tuple)):
         return stack([_stack_nested(o, dtype) for o in obj])
     if is_tracer(obj):
-        return obj if obj.dtype == dtype else elementwise.astype(obj, dtype)
+        return obj if obj.dtype == dtype else base.astype(obj, dtype)
     return np.asarray(obj, dtype=dtype)
 
 

@@ -5,10 +5,15 @@ every fjac transform. Unmodified NumPy code works too: NumPy's own functions cal
 tracer dispatch to these. Each family module lists what it exports in its ``__all__``.
 """
 
-from fjac._ops.elementwise import *  # noqa: F403
-from fjac._ops.helpers import *  # noqa: F403
 from fjac._ops.indexing import *  # noqa: F403
 from fjac._ops.linalg import *  # noqa: F403
 from fjac._ops.reductions import *  # noqa: F403
 from fjac._ops.shape import *  # noqa: F403
 from fjac.numpy import linalg as linalg
+from fjac.numpy._elementwise import *  # noqa: F403
+from fjac.numpy._nondiff import *  # noqa: F403
+
+# isort: off
+# Installs the array methods on Tracer from the declarations above, so it must come last.
+from fjac._ops import methods as _methods  # noqa: F401, E402
+# isort: on

@@ -1,0 +1,160 @@
+"""fjac.numpy's differentiable elementwise functions: each NumPy ufunc declared once, with the
+tracer operator or method it backs, and the compositions NumPy offers beside them
+(``positive``, ``deg2rad``, ``float_power``, ``clip``).
+
+The primitives and their rules are in ``fjac._primitives.elementwise`` (and ``add``,
+``multiply`` and the casts in ``fjac._primitives.base``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from fjac._dispatch import implements, refuse_out
+from fjac._dtypes import dtype_of
+from fjac._primitives import base as B
+from fjac._primitives import elementwise as P
+from fjac._primitives.nondiff import floor_divide, greater, less
+
+Array = Any
+
+__all__ = [
+    "negative", "positive", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
+    "cbrt", "square", "reciprocal", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
+    "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "degrees",
+    "radians", "sinc", "absolute", "abs", "fabs", "astype", "add", "subtract", "multiply",
+    "divide", "true_divide", "power", "float_power", "maximum", "minimum", "fmax", "fmin",
+    "arctan2", "hypot", "logaddexp", "logaddexp2", "remainder", "mod", "fmod", "copysign",
+    "where", "clip",
+]
+
+# Python floats, not NumPy scalars: they are "weak" in NumPy 2 and keep float32 as float32.
+_DEG = math.pi / 180.0
+_RAD = 180.0 / math.pi
+
+negative = implements(np.negative, method="__neg__")(P.negative)
+exp = implements(np.exp)(P.exp)
+exp2 = implements(np.exp2)(P.exp2)
+expm1 = implements(np.expm1)(P.expm1)
+log = implements(np.log)(P.log)
+log2 = implements(np.log2)(P.log2)
+log10 = implements(np.log10)(P.log10)
+log1p = implements(np.log1p)(P.log1p)
+sqrt = implements(np.sqrt)(P.sqrt)
+cbrt = implements(np.cbrt)(P.cbrt)
+square = implements(np.square)(P.square)
+reciprocal = implements(np.reciprocal)(P.reciprocal)
+sin = implements(np.sin)(P.sin)
+cos = implements(np.cos)(P.cos)
+tan = implements(np.tan)(P.tan)
+arcsin = implements(np.arcsin)(P.arcsin)
+arccos = implements(np.arccos)(P.arccos)
+arctan = implements(np.arctan)(P.arctan)
+sinh = implements(np.sinh)(P.sinh)
+cosh = implements(np.cosh)(P.cosh)
+tanh = implements(np.tanh)(P.tanh)
+arcsinh = implements(np.arcsinh)(P.arcsinh)
+arccosh = implements(np.arccosh)(P.arccosh)
+arctanh = implements(np.arctanh)(P.arctanh)
+sinc = implements(np.sinc)(P.sinc)
+absolute = implements(np.absolute, method="__abs__")(P.absolute)
+abs = absolute  # noqa: A001  (NumPy's alias)
+fabs = implements(np.fabs)(P.fabs)
+astype = implements(method="astype")(B.astype)
+
+add = implements(np.add, method="__add__", reflected="__radd__")(B.add)
+subtract = implements(np.subtract, method="__sub__", reflected="__rsub__")(P.subtract)
+multiply = implements(np.multiply, method="__mul__", reflected="__rmul__")(B.multiply)
+divide = implements(np.divide, method="__truediv__", reflected="__rtruediv__")(P.divide)
+true_divide = divide
+power = implements(np.power, method="__pow__", reflected="__rpow__")(P.power)
+maximum = implements(np.maximum)(P.maximum)
+minimum = implements(np.minimum)(P.minimum)
+fmax = implements(np.fmax)(P.fmax)
+fmin = implements(np.fmin)(P.fmin)
+arctan2 = implements(np.arctan2)(P.arctan2)
+hypot = implements(np.hypot)(P.hypot)
+logaddexp = implements(np.logaddexp)(P.logaddexp)
+logaddexp2 = implements(np.logaddexp2)(P.logaddexp2)
+remainder = implements(np.remainder, method="__mod__", reflected="__rmod__")(P.remainder)
+mod = remainder
+fmod = implements(np.fmod)(P.fmod)
+copysign = implements(np.copysign)(P.copysign)
+where = implements(np.where)(P.where)
+
+
+@implements(np.positive, method="__pos__")
+def positive(x: Array) -> Array:
+    """Elementwise ``+x`` (the value itself)."""
+    return x
+
+
+@implements(np.deg2rad, np.radians)
+def deg2rad(x: Array) -> Array:
+    """Degrees to radians: ``x * pi / 180``."""
+    return B.multiply(x, _DEG)
+
+
+@implements(np.rad2deg, np.degrees)
+def rad2deg(x: Array) -> Array:
+    """Radians to degrees: ``x * 180 / pi``."""
+    return B.multiply(x, _RAD)
+
+
+radians = deg2rad
+degrees = rad2deg
+
+
+def _as_float64(x: Array) -> Array:
+    return B.astype(x, np.float64) if dtype_of(x) != np.float64 else x
+
+
+@implements(np.float_power)
+def float_power(x: Array, y: Array) -> Array:
+    """Elementwise ``x ** y`` computed in float64 (whatever the input dtypes), as NumPy does."""
+    return P.power(_as_float64(x), _as_float64(y))
+
+
+@implements(method="__divmod__")
+def _divmod(x: Array, y: Array) -> tuple[Array, Array]:
+    return floor_divide(x, y), P.remainder(x, y)
+
+
+@implements(method="__rdivmod__")
+def _rdivmod(x: Array, y: Array) -> tuple[Array, Array]:
+    return floor_divide(y, x), P.remainder(y, x)
+
+
+@implements(np.clip, method="clip")
+def clip(
+    a: Array,
+    a_min: Array = None,
+    a_max: Array = None,
+    out: None = None,
+    *,
+    min: Array = None,  # noqa: A002  (NumPy's keyword names)
+    max: Array = None,  # noqa: A002
+) -> Array:
+    """``a`` limited to ``[a_min, a_max]`` elementwise (either bound may be None or an array).
+
+    The derivative goes to whichever value is returned: to ``a`` where
+    ``a_min <= a <= a_max`` (bounds included), to a bound where ``a`` lies strictly beyond it.
+    As in NumPy, where ``a_min > a_max`` the result is ``a_max``.
+    """
+    refuse_out("clip", out)
+    lo = _one_of(a_min, min, "a_min", "min")
+    hi = _one_of(a_max, max, "a_max", "max")
+    if lo is not None:
+        a = P.where(less(a, lo), lo, a)
+    if hi is not None:
+        a = P.where(greater(a, hi), hi, a)
+    return a
+
+
+def _one_of(positional: Array, keyword: Array, name: str, alias: str) -> Array:
+    if positional is not None and keyword is not None:
+        raise TypeError(f"clip: give {name} or {alias}, not both")
+    return keyword if positional is None else positional
