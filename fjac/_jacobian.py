@@ -26,7 +26,8 @@ from fjac._api import _name, _substitute, check_argnums, check_float_inputs
 from fjac._dtypes import dtype_of, is_float, kind_name
 from fjac._jvp import jvp_flat
 from fjac._jvp import unwrap_output as unwrap_jvp_output
-from fjac._ops import indexing, shape
+from fjac._ops import shape
+from fjac._primitives import base_indexing
 from fjac._vjp import VJPTrace, backward, unwrap_output, vjp_flat
 from fjac._vmap import basis_batch, batch_front, batched_basis, open_batch
 from fjac.tree import PyTreeDef, tree_unflatten
@@ -71,7 +72,7 @@ def _split_rows(batched: Any, sizes: list[int], lo: int, hi: int) -> list[Any | 
         elif (a, b) == (lo, hi):
             parts.append(batched)
         else:
-            parts.append(indexing.getitem(batched, slice(a - lo, b - lo)))
+            parts.append(base_indexing.getitem(batched, slice(a - lo, b - lo)))
         offset += size
     return parts
 

@@ -20,8 +20,8 @@ from fjac._core import Primitive, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import indexing, reductions, shape
-from fjac._primitives import base, elementwise
+from fjac._ops import reductions, shape
+from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     move_batch_axis,
     normalize_axis,
@@ -151,7 +151,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         if not (len(y.shape) == 1 or y.shape[1:] == (1,)):
             return None
         # example r: x @ (s_r e_i) = s_r * column i of x, i = start + r
-        picked = indexing.getitem(x, (slice(None), slice(y.start, y.start + y.rows)))
+        picked = base_indexing.getitem(x, (slice(None), slice(y.start, y.start + y.rows)))
         scales = y.scale_rows()
         if scales is not None:
             picked = base.multiply(picked, scales)
@@ -161,7 +161,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         if not (len(x.shape) == 1 or x.shape[:1] == (1,)):
             return None
         # example r: (s_r e_j) @ y = s_r * row j of y, j = start + r
-        out = indexing.getitem(y, slice(x.start, x.start + x.rows))
+        out = base_indexing.getitem(y, slice(x.start, x.start + x.rows))
         scales = x.scale_rows()
         if scales is not None:
             out = base.multiply(out, shape.reshape(scales, (x.rows, 1)))
@@ -465,7 +465,7 @@ def diagonal(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array
     a = shape.moveaxis(a, (ax1, ax2), (-2, -1))
     n1, n2 = shape_of(a)[-2:]
     rows, cols = _diagonal_index(n1, n2, int(offset))
-    return indexing.getitem(a, (Ellipsis, rows, cols))
+    return base_indexing.getitem(a, (Ellipsis, rows, cols))
 
 
 def trace(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,

@@ -35,7 +35,7 @@ from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import indexing, linalg, reductions, shape
+from fjac._ops import linalg, reductions, shape
 from fjac._ops.linalg_common import (
     Array,
     _check_matrix,
@@ -47,7 +47,7 @@ from fjac._ops.linalg_common import (
     _sym,
 )
 from fjac._ops.linalg_solves import inv, pinv, solve_p
-from fjac._primitives import base
+from fjac._primitives import base, base_indexing
 from fjac._primitives import elementwise as el
 from fjac._primitives.base import batch_leading
 from fjac._rules import defjvp, defvjp, jvp_rules
@@ -379,8 +379,8 @@ def qr(a: Array, mode: str = "reduced") -> Any:
     if m >= n:
         q, r = bind(qr_p, a)
     else:
-        q, r1 = bind(qr_p, indexing.getitem(a, (Ellipsis, slice(None, m))))
-        a2 = indexing.getitem(a, (Ellipsis, slice(m, None)))
+        q, r1 = bind(qr_p, base_indexing.getitem(a, (Ellipsis, slice(None, m))))
+        a2 = base_indexing.getitem(a, (Ellipsis, slice(m, None)))
         r = shape.concatenate([r1, linalg.matmul(_mT(q), a2)], axis=-1)
     return r if mode == "r" else QRResult(q, r)
 

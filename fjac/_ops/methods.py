@@ -7,7 +7,8 @@ from typing import Any
 
 from fjac import _dispatch
 from fjac._core import Tracer
-from fjac._ops import indexing, linalg, reductions, shape
+from fjac._ops import linalg, reductions, shape
+from fjac.numpy._indexing import at, getitem
 
 Array = Any
 
@@ -20,7 +21,7 @@ def _swap(fn: Any) -> Any:
 def _iter(self: Tracer) -> Iterator[Array]:
     if not self.shape:
         raise TypeError("iteration over a 0-d traced array")
-    return (indexing.getitem(self, i) for i in range(self.shape[0]))
+    return (getitem(self, i) for i in range(self.shape[0]))
 
 
 def _reshape(self: Tracer, *shape_args: Any, order: str = "C") -> Array:
@@ -44,11 +45,11 @@ def _sort_in_place(self: Tracer, *args: Any, **kwargs: Any) -> None:
 
 _OPERATORS: dict[str, Any] = {
     "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
-    "__getitem__": indexing.getitem, "__iter__": _iter,
+    "__iter__": _iter,
     "__array_ufunc__": _dispatch.array_ufunc, "__array_function__": _dispatch.array_function,
     "reshape": _reshape, "transpose": _transpose, "ravel": shape.ravel,
     "flatten": shape.flatten, "squeeze": shape.squeeze, "swapaxes": shape.swapaxes,
-    "repeat": shape.repeat, "take": indexing.take, "diagonal": linalg.diagonal,
+    "repeat": shape.repeat, "diagonal": linalg.diagonal,
     "trace": linalg.trace, "sort": _sort_in_place,
     "mT": property(lambda self: shape.swapaxes(self, -1, -2)),
     "sum": reductions.sum, "mean": reductions.mean, "dot": linalg.dot, "prod": reductions.prod,
@@ -56,7 +57,7 @@ _OPERATORS: dict[str, Any] = {
     "max": reductions.max, "min": reductions.min, "cumsum": reductions.cumsum,
     "cumprod": reductions.cumprod,
     "T": property(lambda self: shape.transpose(self)),
-    "at": property(indexing.at),
+    "at": property(at),
 }
 
 for _name, _method in {**_dispatch.METHODS, **_OPERATORS}.items():

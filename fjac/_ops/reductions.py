@@ -17,8 +17,8 @@ from fjac._core import Primitive, bind, try_concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import indexing, shape
-from fjac._primitives import base, elementwise, nondiff
+from fjac._ops import shape
+from fjac._primitives import base, base_indexing, elementwise, nondiff
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, normalize_axis, sum_p
 from fjac._rules import defjvp, defvjp, keep_residuals
 
@@ -146,7 +146,7 @@ def prod(
 
 
 def _index_along(x: Array, axis: int, index: Any) -> Array:
-    return indexing.getitem(x, (slice(None),) * axis + (index,))
+    return base_indexing.getitem(x, (slice(None),) * axis + (index,))
 
 
 def _flip(x: Array, axis: int) -> Array:

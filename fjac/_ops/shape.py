@@ -14,8 +14,7 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import indexing
-from fjac._primitives import base, elementwise
+from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     batch_all_front,
     broadcast_to,
@@ -40,6 +39,7 @@ from fjac._rules import (
     jvp_rules,
     keep_residuals,
 )
+from fjac.numpy._indexing import take
 
 Array = Any
 
@@ -97,7 +97,7 @@ def _slice_of_concat(i: int, g: Array, xs: Sequence[Array], axis: int) -> Array:
     """The part of ``g`` that argument ``i`` of a concatenation contributed."""
     starts = _offsets(xs, axis)
     idx = (slice(None),) * axis + (slice(starts[i], starts[i + 1]),)
-    return indexing.getitem(g, idx)
+    return base_indexing.getitem(g, idx)
 
 
 def _place_in_concat(i: int, t: Array, xs: Sequence[Array], axis: int) -> Array:
@@ -289,7 +289,7 @@ def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
         raise ValueError(
             f"repeat: repeats has shape {counts.shape}, but axis {ax} has length {a_shape[ax]}"
         )
-    return indexing.take(a, np.repeat(np.arange(a_shape[ax]), counts), axis=ax)
+    return take(a, np.repeat(np.arange(a_shape[ax]), counts), axis=ax)
 
 
 def flip(m: Array, axis: Any = None) -> Array:
@@ -298,7 +298,7 @@ def flip(m: Array, axis: Any = None) -> Array:
     axes = normalize_axis(axis, ndim)
     if not axes:
         return m
-    return indexing.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
+    return base_indexing.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
                                      for i in range(max(axes) + 1)))
 
 
@@ -332,8 +332,8 @@ def roll(a: Array, shift: Any, axis: Any = None) -> Array:
         s = s % n if n else 0
         if s:
             lead = (slice(None),) * i
-            a = concatenate([indexing.getitem(a, lead + (slice(n - s, None),)),
-                             indexing.getitem(a, lead + (slice(None, n - s),))], axis=i)
+            a = concatenate([base_indexing.getitem(a, lead + (slice(n - s, None),)),
+                             base_indexing.getitem(a, lead + (slice(None, n - s),))], axis=i)
     return a
 
 
@@ -392,7 +392,7 @@ def pad(array: Array, pad_width: Any, mode: str = "constant", **kwargs: Any) -> 
         before, after = (int(w) for w in widths[i])
         if before or after:
             where = _np.pad(np.arange(a_shape[i]), (before, after), mode=mode, **kwargs)
-            array = indexing.take(array, where, axis=i)
+            array = take(array, where, axis=i)
     return array
 
 
@@ -488,8 +488,8 @@ def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any 
         a = concatenate([p for p in (parts[0], a, parts[1]) if p is not None], axis=ax)
     lead = (slice(None),) * ax
     for _ in range(n):
-        a = elementwise.subtract(indexing.getitem(a, lead + (slice(1, None),)),
-                                 indexing.getitem(a, lead + (slice(None, -1),)))
+        a = elementwise.subtract(base_indexing.getitem(a, lead + (slice(1, None),)),
+                                 base_indexing.getitem(a, lead + (slice(None, -1),)))
     return a
 
 

@@ -1,8 +1,10 @@
-"""Indexing: ``x[idx]`` and its transpose, a scatter-add; functional updates ``x.at[idx]``.
+"""Indexing primitives beyond the basic ones of ``base_indexing``: ``gather`` (indexing with
+traced integer arrays, which ``getitem``'s index parameter cannot hold) and its transpose,
+``scatter_set`` (``x.at[idx].set(v)``), and the non-differentiable winners of ``.at[].min/max``.
 
 NumPy index expressions are parameters of the primitives (integers, slices, Ellipsis, None,
-integer and boolean arrays). In reverse mode ``x[idx]`` scatters the cotangent back, adding at
-repeated integer indices; ``scatter_add`` is in turn transposed by ``getitem``.
+integer and boolean arrays); traced index arrays are operands of ``gather``, placed by a
+template. Index arrays carry no derivative.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from typing import Any
 import numpy as np
 
 from fjac._core import Primitive, Tracer, bind
-from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import shape
 from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
     batch_size,
@@ -28,9 +28,8 @@ from fjac._primitives.base_indexing import (
     _is_basic,
     batch_loop,
     canonical_index,
-    getitem_p,
+    getitem,
     indexed_shape,
-    scatter_add,
 )
 from fjac._rules import (
     batch_rules,
@@ -42,22 +41,6 @@ from fjac._rules import (
 )
 
 Array = Any
-
-# The names fjac.numpy exports from this family.
-__all__ = [
-    "at",
-    "take",
-    "take_along_axis",
-]
-
-
-def getitem(x: Array, idx: Any) -> Array:
-    """``x[idx]`` with NumPy's indexing rules; integer index arrays may be traced."""
-    if isinstance(idx, tuple) and any(isinstance(i, Tracer) for i in idx) or isinstance(
-        idx, Tracer
-    ):
-        return _gather(x, idx if isinstance(idx, tuple) else (idx,))
-    return bind(getitem_p, x, idx=canonical_index(idx))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,11 +62,11 @@ class _Slot:
         return f"<index {self.k}>"
 
 
-def _fill(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+def fill_template(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(arrays[t.k] if type(t) is _Slot else t for t in template)
 
 
-def _template(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
+def index_template(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
     """An index expression with traced arrays as ``(template, index operands)``."""
     template: list[Any] = []
     arrays: list[Any] = []
@@ -101,38 +84,20 @@ def _template(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
     return tuple(template), arrays
 
 
-def _gather(x: Array, idx: tuple[Any, ...]) -> Array:
-    template, arrays = _template(idx)
+def gather(x: Array, idx: tuple[Any, ...]) -> Array:
+    template, arrays = index_template(idx)
     return bind(gather_p, x, *arrays, template=template)
 
 
-def _add_at_traced(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
-    """``x.at[idx].add(values)`` where ``idx`` holds traced integer arrays: the transpose of
-    the gather, scattering ``values`` (broadcast to ``x[idx]``'s shape) and adding."""
-    template, arrays = _template(idx)
-    if any(dtype_of(a) == np.bool_ for a in arrays):
-        raise TypeError(
-            "x.at[mask].add(v) with a traced boolean mask would add a different number of "
-            "values in each example; use fjac.numpy.where(mask, x + v, x) instead"
-        )
-    x_shape = shape_of(x)
-    # x[idx]'s shape from the index shapes alone: zeros in place of each example's indices
-    probe = tuple(np.zeros(shape_of(a), dtype=np.intp) for a in arrays)
-    target = shape.broadcast_to(values, indexed_shape(x_shape, _fill(template, probe)))
-    return base.add(
-        x, bind(scatter_gathered_p, target, *arrays, template=template, shape=x_shape)
-    )
-
-
 def _gather_impl(x: Array, *arrays: Array, template: tuple[Any, ...]) -> Array:
-    return x[_fill(template, arrays)]
+    return x[fill_template(template, arrays)]
 
 
 def _scatter_gathered_impl(
     g: Array, *arrays: Array, template: tuple[Any, ...], shape: tuple[int, ...]
 ) -> Array:
     out = np.zeros(shape, dtype=np.result_type(g))
-    np.add.at(out, _fill(template, arrays), g)
+    np.add.at(out, fill_template(template, arrays), g)
     return out
 
 
@@ -195,7 +160,7 @@ def _batched_template(
         if d is not None:  # batch axis in front, then as many axes as the widest index has
             a = move_batch_axis(a, d, 0)
             a_shape = shape_of(a)
-            a = shape.reshape(a, a_shape[:1] + (1,) * (rank + 1 - len(a_shape)) + a_shape[1:])
+            a = base.reshape(a, a_shape[:1] + (1,) * (rank + 1 - len(a_shape)) + a_shape[1:])
         new_arrays.append(a)
     new_template = (_Slot(0),) + tuple(
         _Slot(t.k + 1) if type(t) is _Slot else t for t in template
@@ -280,12 +245,12 @@ def _batch_scatter_set(vals: list[Any], dims: list[Any], *, idx: tuple[Any, ...]
                            else shape_of(x), idx)
     batched, at = _batched_index(idx)
     if dv is None:  # give v the batch axis too, where the batched target has it
-        v = move_batch_axis(shape.broadcast_to(v, target), None, at, size)
+        v = move_batch_axis(base.broadcast_to(v, target), None, at, size)
     else:
         v = move_batch_axis(v, dv, 0)
         v_shape = shape_of(v)
         lined_up = v_shape[:1] + (1,) * (len(target) - len(v_shape) + 1) + v_shape[1:]
-        v = move_batch_axis(shape.reshape(v, lined_up), 0, at)
+        v = move_batch_axis(base.reshape(v, lined_up), 0, at)
     return bind(scatter_set_p, move_batch_axis(x, dx, 0, size), v, idx=batched), 0
 
 
@@ -298,50 +263,9 @@ def scatter_set(x: Array, v: Array, idx: Any) -> Array:
     return bind(scatter_set_p, x, v, idx=canonical_index(idx))
 
 
-def _write_positions(x_shape: tuple[int, ...], idx: tuple[Any, ...]) -> Array:
-    """The flat position in ``x`` of each element of ``x[idx]``, in NumPy's write order."""
-    size = math.prod(x_shape)
-    return np.arange(size, dtype=np.intp).reshape(x_shape)[idx].ravel()
-
-
-def _occurrence(pos: Array) -> Array:
-    """For each write, how many earlier writes went to the same position (0 for the first)."""
-    order = np.argsort(pos, kind="stable")
-    run = np.arange(len(pos))
-    starts = np.ones(len(pos), dtype=bool)
-    starts[1:] = pos[order][1:] != pos[order][:-1]
-    occ = np.empty(len(pos), dtype=np.intp)
-    occ[order] = run - np.maximum.accumulate(np.where(starts, run, 0))
-    return occ
-
-
 def _same(a: Array, b: Array) -> Array:
     """Elementwise equality that also matches NaN with NaN (for picking an extremum)."""
     return (a == b) | (np.isnan(a) & np.isnan(b))
-
-
-def _flat_values(x_shape: tuple[int, ...], idx: tuple[Any, ...], values: Array) -> Array:
-    return shape.ravel(shape.broadcast_to(values, indexed_shape(x_shape, idx)))
-
-
-def _multiply_at(x: Array, idx: tuple[Any, ...], values: Array) -> Array:
-    """``x`` with its elements at ``idx`` multiplied by ``values`` (repeats multiply again).
-
-    The writes are split into rounds in which no position repeats; each round is a factor
-    array of ones with its values set in, so the derivative is exact even where values are 0.
-    """
-    x_shape = shape_of(x)
-    pos = _write_positions(x_shape, idx)
-    v = _flat_values(x_shape, idx, values)
-    occ = _occurrence(pos)
-    ones = np.ones(math.prod(x_shape), dtype=dtype_of(x))
-    out = x
-    for r in range(int(occ.max()) + 1 if pos.size else 0):
-        pick = np.nonzero(occ == r)[0]
-        v_r = v if len(pick) == len(pos) else getitem(v, (pick,))
-        factor = scatter_set(ones, v_r, (pos[pick],))
-        out = base.multiply(out, shape.reshape(factor, x_shape))
-    return out
 
 
 def _extremum_winners_impl(x: Array, v: Array, *, pos: Array, ufunc: str) -> Array:
@@ -361,137 +285,4 @@ def _extremum_winners_impl(x: Array, v: Array, *, pos: Array, ufunc: str) -> Arr
 
 extremum_winners_p = Primitive("extremum_winners", _extremum_winners_impl, nondiff=True)
 
-
-def _extremum_at(x: Array, idx: tuple[Any, ...], values: Array, ufunc: str) -> Array:
-    """``x`` with each element at ``idx`` replaced by ``ufunc`` ("minimum" or "maximum") of it
-    and the ``values`` written there; the derivative goes to the one value that is the result."""
-    x_shape = shape_of(x)
-    pos = _write_positions(x_shape, idx)
-    v = _flat_values(x_shape, idx, values)
-    xf = shape.ravel(x)
-    n = shape_of(xf)[0]
-    wins = bind(extremum_winners_p, xf, v, pos=pos, ufunc=ufunc)
-    x_wins, v_wins = getitem(wins, (slice(None, n),)), getitem(wins, (slice(n, None),))
-    zero = np.zeros((), dtype=dtype_of(v))
-    placed = scatter_add(elementwise.where(v_wins, v, zero), (pos,), (n,))
-    if dtype_of(placed) != dtype_of(x):
-        placed = base.astype(placed, dtype_of(x))
-    return shape.reshape(elementwise.where(x_wins, xf, placed), x_shape)
-
-
-class _IndexUpdateRef:
-    """``x.at[idx]``: the functional updates of one index expression."""
-
-    __slots__ = ("_x", "_idx", "_traced")
-
-    def __init__(self, x: Array, idx: Any) -> None:
-        self._x = x
-        traced = isinstance(idx, Tracer) or (
-            isinstance(idx, tuple) and any(isinstance(i, Tracer) for i in idx)
-        )
-        self._idx = (idx if isinstance(idx, tuple) else (idx,)) if traced else canonical_index(idx)
-        self._traced = traced
-
-    def get(self) -> Array:
-        """``x[idx]``."""
-        return getitem(self._x, self._idx)
-
-    def set(self, values: Array) -> Array:
-        """A new array: ``x`` with ``values`` written at ``idx`` (``x`` is unchanged)."""
-        return scatter_set(self._x, values, canonical_index(self._idx))
-
-    def add(self, values: Array) -> Array:
-        """A new array: ``x`` with ``values`` added at ``idx`` (repeated indices accumulate)."""
-        if self._traced:
-            return _add_at_traced(self._x, self._idx, values)
-        x_shape = shape_of(self._x)
-        idx = canonical_index(self._idx)
-        target = shape.broadcast_to(values, indexed_shape(x_shape, idx))
-        return base.add(self._x, scatter_add(target, idx, x_shape))
-
-    def multiply(self, values: Array) -> Array:
-        """A new array: ``x`` with its elements at ``idx`` multiplied by ``values`` (repeated
-        indices multiply once per occurrence)."""
-        return _multiply_at(self._x, canonical_index(self._idx), values)
-
-    def min(self, values: Array) -> Array:
-        """A new array: ``x`` with ``minimum(x[idx], values)`` at ``idx`` (repeated indices
-        take the minimum of all their values).
-
-        At a tie the derivative goes to one value only: ``x``'s own element if it is among the
-        smallest, else the first such value in index order.
-        """
-        return _extremum_at(self._x, canonical_index(self._idx), values, "minimum")
-
-    def max(self, values: Array) -> Array:
-        """A new array: ``x`` with ``maximum(x[idx], values)`` at ``idx`` (repeated indices
-        take the maximum of all their values); ties as in ``min``."""
-        return _extremum_at(self._x, canonical_index(self._idx), values, "maximum")
-
-
-class _IndexUpdateHelper:
-    """``x.at``: index it to get the updates of that index expression."""
-
-    __slots__ = ("_x",)
-
-    def __init__(self, x: Array) -> None:
-        self._x = x
-
-    def __getitem__(self, idx: Any) -> _IndexUpdateRef:
-        return _IndexUpdateRef(self._x, idx)
-
-
-def at(x: Array) -> _IndexUpdateHelper:
-    """Functional index updates for any array: ``at(x)[idx].set(v)`` returns a new array.
-
-    On a tracer, ``x.at[idx]`` is the same thing.
-    """
-    return _IndexUpdateHelper(x)
-
-
-def take(a: Array, indices: Any, axis: int | None = None) -> Array:
-    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None);
-    ``indices`` may be traced."""
-    if not isinstance(indices, Tracer):
-        indices = np.asarray(canonical_index((indices,))[0])
-    if axis is None:
-        return getitem(shape.ravel(a), (indices,))
-    ndim = len(shape_of(a))
-    axis = int(axis) % ndim
-    return getitem(a, (slice(None),) * axis + (indices,))
-
-
-def take_along_axis(arr: Array, indices: Any, axis: int | None = -1) -> Array:
-    """Elements of ``arr`` at ``indices`` along ``axis``, matched position by position along
-    the other axes (as produced by ``argsort``); None means the flattened array."""
-    if not isinstance(indices, Tracer):  # (a traced index array is gathered per example)
-        indices = np.asarray(canonical_index((indices,))[0])
-    if dtype_of(indices).kind not in "iu":
-        raise IndexError(
-            f"take_along_axis: indices must be integers, got dtype {dtype_of(indices)}"
-        )
-    if axis is None:
-        return getitem(shape.ravel(arr), (shape.ravel(indices),))
-    a_shape = shape_of(arr)
-    ndim = len(a_shape)
-    i_ndim = len(shape_of(indices))
-    if i_ndim != ndim:
-        raise ValueError(
-            f"take_along_axis: indices have {i_ndim} axes but arr has {ndim}; they must "
-            "have the same number of axes"
-        )
-    axis = int(axis) % ndim if -ndim <= int(axis) < ndim else _bad_axis(axis, ndim)
-    idx = tuple(
-        indices if d == axis else np.arange(n).reshape((1,) * d + (n,) + (1,) * (ndim - d - 1))
-        for d, n in enumerate(a_shape)
-    )
-    return getitem(arr, idx)
-
-
-def _bad_axis(axis: Any, ndim: int) -> int:
-    raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
-
-
-register_function(np.take, take)
-register_function(np.take_along_axis, take_along_axis)
 
