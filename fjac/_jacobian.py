@@ -26,8 +26,7 @@ from fjac._api import _name, _substitute, check_argnums, check_float_inputs
 from fjac._dtypes import dtype_of, is_float, kind_name
 from fjac._jvp import jvp_flat
 from fjac._jvp import unwrap_output as unwrap_jvp_output
-from fjac._ops import shape
-from fjac._primitives import base_indexing
+from fjac._primitives import base, base_indexing, shape
 from fjac._vjp import VJPTrace, backward, unwrap_output, vjp_flat
 from fjac._vmap import basis_batch, batch_front, batched_basis, open_batch
 from fjac.tree import PyTreeDef, tree_unflatten
@@ -58,7 +57,7 @@ def _block(pieces: list[Any], lead: tuple[int, ...], trail: tuple[int, ...], dty
     if not pieces:
         return np.zeros(lead + trail, dtype=dtype)
     joined = pieces[0] if len(pieces) == 1 else shape.concatenate(pieces)
-    return shape.reshape(joined, lead + trail)
+    return base.reshape(joined, lead + trail)
 
 
 def _split_rows(batched: Any, sizes: list[int], lo: int, hi: int) -> list[Any | None]:
@@ -109,7 +108,7 @@ def _reverse_blocks(
             ]
             cts = backward(main.tape, seeds, len(leaves), free=False)
             rows = [
-                None if ct is None else shape.expand_dims(_edge.cast_like(ct, x), 0)
+                None if ct is None else base.expand_dims(_edge.cast_like(ct, x), 0)
                 for ct, x in zip(cts, leaves)
             ]
         rows = [
@@ -278,7 +277,7 @@ def jacfwd(
                 out, main = jvp_flat(partial, leaves, tangents, in_tree, transform)
                 out, aux = _edge.split_aux(out, has_aux, transform)
                 out_leaves, out_tangents, out_tree = unwrap_jvp_output(out, main)
-                columns = [shape.expand_dims(t, 0) for t in out_tangents]
+                columns = [base.expand_dims(t, 0) for t in out_tangents]
             if not pieces:
                 _check_float_outputs(out_leaves, transform)
                 pieces = [[[] for _ in leaves] for _ in out_leaves]
@@ -307,7 +306,7 @@ def jacfwd(
 def _move_front_to_back(block: Any, n_front: int, n_back: int) -> Any:
     """Reorder a block shaped ``x_shape + y_shape`` to ``y_shape + x_shape``."""
     perm = list(range(n_front, n_front + n_back)) + list(range(n_front))
-    return shape.transpose(block, perm)
+    return base.transpose(block, perm)
 
 
 def hessian(

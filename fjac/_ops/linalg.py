@@ -20,7 +20,7 @@ from fjac._core import Primitive, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import reductions, shape
+from fjac._ops import reductions
 from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     move_batch_axis,
@@ -63,7 +63,7 @@ __all__ = [
 
 def _mT(x: Array) -> Array:
     """Transpose of the last two axes."""
-    return shape.swapaxes(x, -1, -2)
+    return base.swapaxes(x, -1, -2)
 
 
 def _as_matrices(x: Array, y: Array, g: Array) -> tuple[Array, Array, Array]:
@@ -72,24 +72,24 @@ def _as_matrices(x: Array, y: Array, g: Array) -> tuple[Array, Array, Array]:
     x_1d = len(shape_of(x)) == 1
     y_1d = len(shape_of(y)) == 1
     if x_1d:
-        x = shape.reshape(x, (1, -1))
-        g = shape.expand_dims(g, -2 if not y_1d else 0)
+        x = base.reshape(x, (1, -1))
+        g = base.expand_dims(g, -2 if not y_1d else 0)
     if y_1d:
-        y = shape.reshape(y, (-1, 1))
-        g = shape.expand_dims(g, -1)
+        y = base.reshape(y, (-1, 1))
+        g = base.expand_dims(g, -1)
     return x, y, g
 
 
 def _matmul_vjp_x(g: Array, ans: Array, x: Array, y: Array) -> Array:
     x2, y2, g2 = _as_matrices(x, y, g)
     ct = unbroadcast(matmul(g2, _mT(y2)), x2)
-    return shape.reshape(ct, shape_of(x))
+    return base.reshape(ct, shape_of(x))
 
 
 def _matmul_vjp_y(g: Array, ans: Array, x: Array, y: Array) -> Array:
     x2, y2, g2 = _as_matrices(x, y, g)
     ct = unbroadcast(matmul(_mT(x2), g2), y2)
-    return shape.reshape(ct, shape_of(y))
+    return base.reshape(ct, shape_of(y))
 
 
 matmul_p = Primitive("matmul", np.matmul)
@@ -103,12 +103,12 @@ def _batched_matrix(v: Array, d: int | None, vector_axis: int, rank: int) -> Arr
     operand, a column for the second), the batch axis in front, padded to ``rank`` + 1 axes."""
     is_vector = len(shape_of(v)) - (d is not None) == 1
     if d is None:
-        return shape.expand_dims(v, vector_axis) if is_vector else v
+        return base.expand_dims(v, vector_axis) if is_vector else v
     v = move_batch_axis(v, d, 0)
     if is_vector:
-        v = shape.expand_dims(v, vector_axis)
+        v = base.expand_dims(v, vector_axis)
     s = shape_of(v)
-    return shape.reshape(v, s[:1] + (1,) * (rank - len(s) + 1) + s[1:])
+    return base.reshape(v, s[:1] + (1,) * (rank - len(s) + 1) + s[1:])
 
 
 def _batch_matmul(vals: list[Array], dims: list[int | None]) -> tuple[Array, int]:
@@ -121,22 +121,22 @@ def _batch_matmul(vals: list[Array], dims: list[int | None]) -> tuple[Array, int
         y = move_batch_axis(y, dy, 1 if y_rank == 2 else 0)
         ys = shape_of(y)
         if y_rank == 1:  # (B, n) -> M @ yᵀ is (k, B): the batch axis is 1
-            return bind(matmul_p, x, shape.swapaxes(y, 0, 1)), 1
-        out = bind(matmul_p, x, shape.reshape(y, (ys[0], ys[1] * ys[2])))
-        return shape.reshape(out, (shape_of(x)[0], ys[1], ys[2])), 1
+            return bind(matmul_p, x, base.swapaxes(y, 0, 1)), 1
+        out = bind(matmul_p, x, base.reshape(y, (ys[0], ys[1] * ys[2])))
+        return base.reshape(out, (shape_of(x)[0], ys[1], ys[2])), 1
     if dy is None and y_rank == 2 and x_rank >= 1:
         # x @ M for every example: the examples become rows of one left-hand side
         x = move_batch_axis(x, dx, 0)
         xs = shape_of(x)
-        out = bind(matmul_p, shape.reshape(x, (-1, xs[-1])), y)
-        return shape.reshape(out, xs[:-1] + shape_of(y)[-1:]), 0
+        out = bind(matmul_p, base.reshape(x, (-1, xs[-1])), y)
+        return base.reshape(out, xs[:-1] + shape_of(y)[-1:]), 0
     rank = max(2, len(shape_of(x)) - (dx is not None), len(shape_of(y)) - (dy is not None))
     out = bind(matmul_p, _batched_matrix(x, dx, -2, rank), _batched_matrix(y, dy, -1, rank))
     s = shape_of(out)
     x_vec = len(shape_of(x)) - (dx is not None) == 1
     y_vec = len(shape_of(y)) - (dy is not None) == 1
     keep = s[:-2] + (() if x_vec else s[-2:-1]) + (() if y_vec else s[-1:])
-    return shape.reshape(out, keep), 0
+    return base.reshape(out, keep), 0
 
 
 batch_rules[matmul_p] = _batch_matmul
@@ -155,7 +155,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         scales = y.scale_rows()
         if scales is not None:
             picked = base.multiply(picked, scales)
-        out = shape.swapaxes(picked, 0, 1)
+        out = base.swapaxes(picked, 0, 1)
         basis, matrix = y, x
     elif type(x) is BasisTracer and x._main is main and _plain_matrix(y, main):
         if not (len(x.shape) == 1 or x.shape[:1] == (1,)):
@@ -164,11 +164,11 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         out = base_indexing.getitem(y, slice(x.start, x.start + x.rows))
         scales = x.scale_rows()
         if scales is not None:
-            out = base.multiply(out, shape.reshape(scales, (x.rows, 1)))
+            out = base.multiply(out, base.reshape(scales, (x.rows, 1)))
         basis, matrix = x, y
     else:
         return None
-    out = shape.reshape(out, (basis.rows,) + _matmul_shape(shape_of(x), shape_of(y)))
+    out = base.reshape(out, (basis.rows,) + _matmul_shape(shape_of(x), shape_of(y)))
     dtype = np.result_type(dtype_of(matrix), basis.dtype)
     if dtype_of(out) != dtype:
         out = base.astype(out, dtype)
@@ -221,10 +221,10 @@ def tensordot(a: Array, b: Array, axes: Any = 2) -> Array:
     free_a = [i for i in range(len(sa)) if i not in axes_a]
     free_b = [i for i in range(len(sb)) if i not in axes_b]
     k = math.prod([sa[i] for i in axes_a])
-    a2 = shape.reshape(shape.transpose(a, free_a + axes_a), (-1, k))
-    b2 = shape.reshape(shape.transpose(b, axes_b + free_b), (k, -1))
+    a2 = base.reshape(base.transpose(a, free_a + axes_a), (-1, k))
+    b2 = base.reshape(base.transpose(b, axes_b + free_b), (k, -1))
     out_shape = tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b)
-    return shape.reshape(matmul(a2, b2), out_shape)
+    return base.reshape(matmul(a2, b2), out_shape)
 
 
 def dot(a: Array, b: Array) -> Array:
@@ -240,12 +240,12 @@ def dot(a: Array, b: Array) -> Array:
 
 def outer(a: Array, b: Array) -> Array:
     """Outer product of two vectors (inputs are flattened first)."""
-    return base.multiply(shape.reshape(a, (-1, 1)), shape.reshape(b, (1, -1)))
+    return base.multiply(base.reshape(a, (-1, 1)), base.reshape(b, (1, -1)))
 
 
 def vdot(a: Array, b: Array) -> Array:
     """Dot product of two arrays flattened to vectors (real inputs)."""
-    return reductions.sum(base.multiply(shape.ravel(a), shape.ravel(b)))
+    return reductions.sum(base.multiply(base.ravel(a), base.ravel(b)))
 
 
 def inner(a: Array, b: Array) -> Array:
@@ -429,7 +429,7 @@ def einsum(*operands: Any, out: Any = None, dtype: Any = None, optimize: Any = F
         full = tuple(size[c] for c in term)
         if len(set(term)) != len(term) and any(size[c] != d for c, d in zip(term, shapes[k])):
             raise ValueError(f"einsum: a repeated index in term '{term}' has unequal sizes")
-        xs[k] = shape.broadcast_to(x, full)
+        xs[k] = base.broadcast_to(x, full)
     return bind(einsum_p, *xs, subscripts=",".join(terms) + "->" + output)
 
 
@@ -443,9 +443,9 @@ def kron(a: Array, b: Array) -> Array:
     nd = max(len(sa), len(sb))
     sa = (1,) * (nd - len(sa)) + sa
     sb = (1,) * (nd - len(sb)) + sb
-    a2 = shape.reshape(a, tuple(d for x in sa for d in (x, 1)))
-    b2 = shape.reshape(b, tuple(d for x in sb for d in (1, x)))
-    return shape.reshape(base.multiply(a2, b2), tuple(x * y for x, y in zip(sa, sb)))
+    a2 = base.reshape(a, tuple(d for x in sa for d in (x, 1)))
+    b2 = base.reshape(b, tuple(d for x in sb for d in (1, x)))
+    return base.reshape(base.multiply(a2, b2), tuple(x * y for x, y in zip(sa, sb)))
 
 
 def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[Any, Any]:
@@ -462,7 +462,7 @@ def diagonal(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array
     ax2 = normalize_axis(axis2, ndim)[0]
     if ax1 == ax2:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
-    a = shape.moveaxis(a, (ax1, ax2), (-2, -1))
+    a = base.moveaxis(a, (ax1, ax2), (-2, -1))
     n1, n2 = shape_of(a)[-2:]
     rows, cols = _diagonal_index(n1, n2, int(offset))
     return base_indexing.getitem(a, (Ellipsis, rows, cols))

@@ -14,7 +14,7 @@ import numpy as np
 
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
-from fjac._ops import linalg, shape
+from fjac._ops import linalg
 from fjac._primitives import base
 
 Array = Any
@@ -23,7 +23,7 @@ _la: Any = np.linalg  # NumPy's own functions, for untraced inputs (their stubs 
 
 def _mT(x: Array) -> Array:
     """Transpose of the last two axes."""
-    return shape.swapaxes(x, -1, -2)
+    return base.swapaxes(x, -1, -2)
 
 
 def _mm(*xs: Array) -> Array:

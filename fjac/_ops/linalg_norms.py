@@ -21,7 +21,7 @@ from fjac._core import is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import reductions, shape
+from fjac._ops import reductions
 from fjac._ops.linalg_common import Array
 from fjac._ops.linalg_spectral import svdvals
 from fjac._primitives import base
@@ -78,7 +78,7 @@ def _matrix_norm(x: Array, ord: Any, row: int, col: int) -> Array:  # noqa: A002
         row = row - 1 if row > col else row
         return (reductions.max if ord == np.inf else reductions.min)(sums, axis=row)
     if ord in ("nuc", 2, -2):
-        s = svdvals(shape.moveaxis(x, (row, col), (-2, -1)))
+        s = svdvals(base.moveaxis(x, (row, col), (-2, -1)))
         if ord == "nuc":
             return reductions.sum(s, axis=-1)
         return s[..., 0] if ord == 2 else s[..., -1]
@@ -104,7 +104,7 @@ def norm(x: Array, ord: Any = None, axis: Any = None, keepdims: bool = False) ->
         two = ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1)
         if two:
             out = _safe_two_norm(x, tuple(range(nd)))
-            return shape.reshape(out, (1,) * nd) if keepdims else out
+            return base.reshape(out, (1,) * nd) if keepdims else out
         axis = tuple(range(nd))
     axes = normalize_axis(axis, nd) if not isinstance(axis, tuple) else tuple(
         normalize_axis(a, nd)[0] for a in axis)
@@ -117,7 +117,7 @@ def norm(x: Array, ord: Any = None, axis: Any = None, keepdims: bool = False) ->
     else:
         raise ValueError(f"norm: axis must name one or two axes, got {axis}")
     if keepdims:
-        out = shape.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
+        out = base.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
     return out
 
 
@@ -126,11 +126,11 @@ def vector_norm(x: Array, /, *, axis: Any = None, keepdims: bool = False,
     """The vector norm of ``x`` over ``axis`` (all axes, as one vector, when None)."""
     x_shape = shape_of(x)
     axes = normalize_axis(axis, len(x_shape))
-    moved = shape.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
-    flat = shape.reshape(moved, shape_of(moved)[: len(x_shape) - len(axes)] + (-1,))
+    moved = base.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
+    flat = base.reshape(moved, shape_of(moved)[: len(x_shape) - len(axes)] + (-1,))
     out = _vector_norm(flat, ord, (len(shape_of(flat)) - 1,))
     if keepdims:
-        out = shape.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
+        out = base.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(x_shape)))
     return out
 
 

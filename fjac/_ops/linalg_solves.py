@@ -25,7 +25,7 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import linalg, reductions, shape
+from fjac._ops import linalg, reductions
 from fjac._ops.linalg_common import (
     Array,
     _check_matrix,
@@ -124,8 +124,8 @@ def solve(a: Array, b: Array) -> Array:
     if len(b_shape) == 1:
         if b_shape[0] != s[-1]:
             raise ValueError(f"solve: a has shape {s} but b has shape {b_shape}")
-        x = bind(solve_p, a, shape.reshape(b, (-1, 1)))
-        return shape.reshape(x, shape_of(x)[:-1])
+        x = bind(solve_p, a, base.reshape(b, (-1, 1)))
+        return base.reshape(x, shape_of(x)[:-1])
     if b_shape[-2] != s[-1]:
         raise ValueError(
             f"solve: a has shape {s} but b has shape {b_shape}; b must be (M,) or (..., M, K)"
@@ -140,7 +140,7 @@ def _inv_T(a: Array) -> Array:
 det_p = Primitive("det", np.linalg.det)
 defjvp(det_p, lambda t, ans, a: base.multiply(ans, _trace_of_product(_inv_T(a), t)))
 defvjp(det_p, lambda g, ans, a: base.multiply(
-    shape.expand_dims(base.multiply(g, ans), (-2, -1)), _inv_T(a)))
+    base.expand_dims(base.multiply(g, ans), (-2, -1)), _inv_T(a)))
 
 
 def det(a: Array) -> Array:
@@ -160,7 +160,7 @@ def _slogdet_vjp(g: tuple[Array, Array], ans: Any, a: Array) -> Array:
     g_logdet = g[1]
     if g_logdet is None:  # the sign is piecewise constant
         return None
-    return base.multiply(shape.expand_dims(g_logdet, (-2, -1)), _inv_T(a))
+    return base.multiply(base.expand_dims(g_logdet, (-2, -1)), _inv_T(a))
 
 
 slogdet_p = Primitive("slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True)

@@ -35,7 +35,7 @@ from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import linalg, reductions, shape
+from fjac._ops import linalg, reductions
 from fjac._ops.linalg_common import (
     Array,
     _check_matrix,
@@ -47,7 +47,7 @@ from fjac._ops.linalg_common import (
     _sym,
 )
 from fjac._ops.linalg_solves import inv, pinv, solve_p
-from fjac._primitives import base, base_indexing
+from fjac._primitives import base, base_indexing, shape
 from fjac._primitives import elementwise as el
 from fjac._primitives.base import batch_leading
 from fjac._rules import defjvp, defvjp, jvp_rules
@@ -96,7 +96,7 @@ class QRResult(NamedTuple):
 def _diag_embed(v: Array) -> Array:
     """A stack of diagonal matrices with the last axis of ``v`` on their diagonals."""
     n = shape_of(v)[-1]
-    return base.multiply(shape.expand_dims(v, -1), np.eye(n, dtype=dtype_of(v)))
+    return base.multiply(base.expand_dims(v, -1), np.eye(n, dtype=dtype_of(v)))
 
 
 def _diag_part(x: Array) -> Array:
@@ -108,7 +108,7 @@ def _inv_gaps(w: Array) -> Array:
     """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it (inf where values repeat)."""
     n = shape_of(w)[-1]
     eye = np.eye(n, dtype=bool)
-    gaps = el.subtract(shape.expand_dims(w, -2), shape.expand_dims(w, -1))
+    gaps = el.subtract(base.expand_dims(w, -2), base.expand_dims(w, -1))
     return el.where(eye, 0.0, el.reciprocal(el.where(eye, 1.0, gaps)))
 
 
@@ -212,8 +212,8 @@ def _svd_jvp(primals: list[Array], tangents: list[Array], *, hermitian: bool) ->
     v = _mT(vh)
     dp = _mm(_mT(u), t, v)
     f = _inv_gaps(el.square(s))
-    s_row = shape.expand_dims(s, -2)  # [i, j] = s[j]: x * s_row is x @ diag(s)
-    s_col = shape.expand_dims(s, -1)
+    s_row = base.expand_dims(s, -2)  # [i, j] = s[j]: x * s_row is x @ diag(s)
+    s_col = base.expand_dims(s, -1)
     dps = base.multiply(dp, s_row)
     sdp = base.multiply(s_col, dp)
     du = linalg.matmul(u, base.multiply(f, base.add(dps, _mT(dps))))
@@ -231,8 +231,8 @@ def _svd_jvp(primals: list[Array], tangents: list[Array], *, hermitian: bool) ->
 def _svd_vjp(g: tuple[Array, Array, Array], ans: Any, a: Array, *, hermitian: bool) -> Array:
     gu, gs, gvh = g
     u, s, vh = ans
-    s_row = shape.expand_dims(s, -2)
-    s_col = shape.expand_dims(s, -1)
+    s_row = base.expand_dims(s, -2)
+    s_col = base.expand_dims(s, -1)
     terms = [] if gs is None else [_diag_embed(gs)]
     if gu is not None or gvh is not None:
         f = _inv_gaps(el.square(s))
@@ -411,7 +411,7 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     if m > n and _full_rank(rank, n):
         r = el.subtract(b, linalg.matmul(a, x))
         residuals = reductions.sum(el.square(r), axis=0)
-        residuals = shape.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
+        residuals = base.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
     else:
         residuals = np.zeros((0,), dtype=dtype_of(x))
     return x, residuals, rank, s

@@ -7,7 +7,8 @@ from typing import Any
 
 from fjac import _dispatch
 from fjac._core import Tracer
-from fjac._ops import linalg, reductions, shape
+from fjac._ops import linalg, reductions
+from fjac._primitives import base
 from fjac.numpy._indexing import at, getitem
 
 Array = Any
@@ -26,14 +27,14 @@ def _iter(self: Tracer) -> Iterator[Array]:
 
 def _reshape(self: Tracer, *shape_args: Any, order: str = "C") -> Array:
     dims = shape_args[0] if len(shape_args) == 1 else shape_args
-    return shape.reshape(self, dims, order=order)
+    return base.reshape(self, dims, order=order)
 
 
 def _transpose(self: Tracer, *axes: Any) -> Array:
     """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``, as on ndarrays."""
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
-        return shape.transpose(self, axes[0])
-    return shape.transpose(self, axes or None)
+        return base.transpose(self, axes[0])
+    return base.transpose(self, axes or None)
 
 
 def _sort_in_place(self: Tracer, *args: Any, **kwargs: Any) -> None:
@@ -47,16 +48,14 @@ _OPERATORS: dict[str, Any] = {
     "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
     "__iter__": _iter,
     "__array_ufunc__": _dispatch.array_ufunc, "__array_function__": _dispatch.array_function,
-    "reshape": _reshape, "transpose": _transpose, "ravel": shape.ravel,
-    "flatten": shape.flatten, "squeeze": shape.squeeze, "swapaxes": shape.swapaxes,
-    "repeat": shape.repeat, "diagonal": linalg.diagonal,
+    "reshape": _reshape, "transpose": _transpose, "diagonal": linalg.diagonal,
     "trace": linalg.trace, "sort": _sort_in_place,
-    "mT": property(lambda self: shape.swapaxes(self, -1, -2)),
+    "mT": property(lambda self: base.swapaxes(self, -1, -2)),
     "sum": reductions.sum, "mean": reductions.mean, "dot": linalg.dot, "prod": reductions.prod,
     "var": reductions.var, "std": reductions.std,
     "max": reductions.max, "min": reductions.min, "cumsum": reductions.cumsum,
     "cumprod": reductions.cumprod,
-    "T": property(lambda self: shape.transpose(self)),
+    "T": property(lambda self: base.transpose(self)),
     "at": property(at),
 }
 

@@ -17,8 +17,7 @@ from fjac._core import Primitive, bind, try_concrete
 from fjac._dispatch import register_function, register_ufunc_method
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import shape
-from fjac._primitives import base, base_indexing, elementwise, nondiff
+from fjac._primitives import base, base_indexing, elementwise, nondiff, shape
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, normalize_axis, sum_p
 from fjac._rules import defjvp, defvjp, keep_residuals
 
@@ -88,16 +87,16 @@ def _along_last(x: Array, axes: tuple[int, ...]) -> Array:
     """``x`` with ``axes`` moved to the end and merged into one last axis."""
     x_shape = shape_of(x)
     rest = [i for i in range(len(x_shape)) if i not in axes]
-    moved = shape.transpose(x, rest + list(axes))
-    return shape.reshape(moved, tuple(x_shape[i] for i in rest) + (-1,))
+    moved = base.transpose(x, rest + list(axes))
+    return base.reshape(moved, tuple(x_shape[i] for i in rest) + (-1,))
 
 
 def _from_last(y: Array, x_shape: tuple[int, ...], axes: tuple[int, ...]) -> Array:
     """The inverse of ``_along_last``: ``y`` back in the layout of an array of ``x_shape``."""
     rest = [i for i in range(len(x_shape)) if i not in axes]
     perm = rest + list(axes)
-    y = shape.reshape(y, tuple(x_shape[i] for i in perm))
-    return shape.transpose(y, tuple(np.argsort(perm)))
+    y = base.reshape(y, tuple(x_shape[i] for i in perm))
+    return base.transpose(y, tuple(np.argsort(perm)))
 
 
 def _others_product(x: Array, axes: tuple[int, ...]) -> Array:
@@ -174,7 +173,7 @@ def linear_recurrence(a: Array, b: Array, axis: int, *, reverse: bool = False) -
         a = _shift(_flip(a, axis), axis, 0.0, forward=True)
         return _flip(linear_recurrence(a, _flip(b, axis), axis), axis)
     n = shape_of(b)[axis]
-    a = shape.broadcast_to(a, shape_of(b))
+    a = base.broadcast_to(a, shape_of(b))
     step = 1
     while step < n:
         head = slice(None, n - step)
@@ -199,7 +198,7 @@ def _cumulative_args(a: Array, axis: Any, dtype: Any, name: str) -> tuple[Array,
     if dtype is not None:
         a = base.astype(a, dtype)
     if axis is None:
-        return shape.ravel(a), 0
+        return base.ravel(a), 0
     ndim = len(shape_of(a))
     if ndim == 0:
         raise ValueError(f"fjac.numpy.{name}: axis={axis} is out of bounds for a 0-d array")
@@ -382,7 +381,7 @@ def average(
         if zero is not None and np.any(zero):
             raise ZeroDivisionError("average: the weights sum to zero and cannot be normalized")
         avg = elementwise.divide(sum(a * w, axes, keepdims=keepdims), scale)
-        scale = shape.broadcast_to(scale, shape_of(avg))
+        scale = base.broadcast_to(scale, shape_of(avg))
     return (avg, scale) if returned else avg
 
 
@@ -401,7 +400,7 @@ def _weights_like(w: Array, a_shape: tuple[int, ...], axis: Any) -> Array:
     ax = normalize_axis(int(axis), len(a_shape))[0]
     if w_shape[0] != a_shape[ax]:
         raise ValueError(f"average: {w_shape[0]} weights for an axis of length {a_shape[ax]}")
-    return shape.reshape(w, tuple(-1 if i == ax else 1 for i in range(len(a_shape))))
+    return base.reshape(w, tuple(-1 if i == ax else 1 for i in range(len(a_shape))))
 
 
 def var(

@@ -1,7 +1,11 @@
-"""Shape operations: reshape, broadcast, transpose, stacking, splitting, and the compositions
-built on them (tile, repeat, flip, roll, rot90, pad, diff, sort, array). All are linear, so each
-rule is the same operation (forward) or its transpose (reverse) applied to the tangent or
-cotangent; ``sort`` is the gather ``take_along_axis(a, argsort(a))``."""
+"""fjac.numpy's shape functions: the structural ones of the base layer declared under NumPy's
+names, joining and splitting, and the compositions NumPy offers (tile, repeat, flip, roll,
+rot90, pad, diff, sort, array).
+
+All are linear; the primitives (``reshape``, ``broadcast_to``, ``transpose``, ``stack`` in
+``fjac._primitives.base``; ``concatenate``, ``split``, ``sort`` in ``fjac._primitives.shape``)
+carry the rules.
+"""
 
 from __future__ import annotations
 
@@ -10,145 +14,38 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, is_tracer
-from fjac._dispatch import register_function
+from fjac._core import bind, is_tracer
+from fjac._dispatch import implements
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._primitives import base, base_indexing, elementwise
-from fjac._primitives.base import (
-    batch_all_front,
-    broadcast_to,
-    expand_dims,
-    moveaxis,
-    normalize_axis,
-    ravel,
-    reshape,
-    squeeze,
-    swapaxes,
-    transpose,
-)
-from fjac._primitives.base_indexing import (
-    scatter_add,
-    stack,
-)
-from fjac._rules import (
-    defjvp,
-    defjvp_argnum,
-    defvjp,
-    defvjp_argnum,
-    jvp_rules,
-    keep_residuals,
-)
+from fjac._primitives import base as B
+from fjac._primitives import elementwise as E
+from fjac._primitives import shape as P
+from fjac._primitives.base import normalize_axis
+from fjac._primitives.base_indexing import getitem
+from fjac._primitives.base_indexing import stack as _stack
 from fjac.numpy._indexing import take
 
 Array = Any
 
-# The names fjac.numpy exports from this family.
 __all__ = [
-    "reshape",
-    "ravel",
-    "broadcast_to",
-    "transpose",
-    "swapaxes",
-    "moveaxis",
-    "expand_dims",
-    "squeeze",
-    "stack",
-    "concatenate",
-    "split",
-    "array_split",
-    "broadcast_arrays",
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "hstack",
-    "vstack",
-    "dstack",
-    "column_stack",
-    "tile",
-    "repeat",
-    "flip",
-    "fliplr",
-    "flipud",
-    "roll",
-    "rot90",
-    "pad",
-    "sort",
-    "diff",
-    "array",
-    "asarray",
+    "reshape", "ravel", "broadcast_to", "transpose", "swapaxes", "moveaxis", "expand_dims",
+    "squeeze", "stack", "concatenate", "split", "array_split", "broadcast_arrays",
+    "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack", "column_stack",
+    "tile", "repeat", "flip", "fliplr", "flipud", "roll", "rot90", "pad", "sort", "diff",
+    "array", "asarray",
 ]
 
-
-concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis))
-batch_all_front(concatenate_p)
-defjvp_argnum(concatenate_p, lambda i, t, ans, *xs, axis: _place_in_concat(i, t, xs, axis))
-defvjp_argnum(concatenate_p, lambda i, g, ans, *xs, axis: _slice_of_concat(i, g, xs, axis))
-
-
-def _offsets(xs: Sequence[Array], axis: int) -> list[int]:
-    starts = [0]
-    for x in xs:
-        starts.append(starts[-1] + shape_of(x)[axis])
-    return starts
-
-
-def _slice_of_concat(i: int, g: Array, xs: Sequence[Array], axis: int) -> Array:
-    """The part of ``g`` that argument ``i`` of a concatenation contributed."""
-    starts = _offsets(xs, axis)
-    idx = (slice(None),) * axis + (slice(starts[i], starts[i + 1]),)
-    return base_indexing.getitem(g, idx)
-
-
-def _place_in_concat(i: int, t: Array, xs: Sequence[Array], axis: int) -> Array:
-    parts = [t if j == i else np.zeros(shape_of(x), dtype=t.dtype) for j, x in enumerate(xs)]
-    return concatenate(parts, axis=axis)
-
-
-def concatenate(arrays: Sequence[Array], axis: int = 0) -> Array:
-    """Join arrays along an existing axis."""
-    arrays = tuple(arrays)
-    if not arrays:
-        raise ValueError("need at least one array to concatenate")
-    ndim = len(shape_of(arrays[0]))
-    return bind(concatenate_p, *arrays, axis=normalize_axis(axis, ndim)[0])
-
-
-# ---------------------------------------------------------------------------------------------
-# splitting: one primitive with a result per piece, so the reverse pass is one concatenation
-
-
-def _split_impl(x: Array, *, bounds: tuple[tuple[int, int], ...], axis: int) -> tuple[Array, ...]:
-    lead = (slice(None),) * axis
-    return tuple(x[lead + (slice(s, e),)] for s, e in bounds)
-
-
-def _split_jvp(primals: list[Array], tangents: list[Array], *, bounds: Any, axis: int) -> Any:
-    (x,), (t,) = primals, tangents
-    return bind(split_p, x, bounds=bounds, axis=axis), bind(split_p, t, bounds=bounds, axis=axis)
-
-
-def _split_vjp(g: tuple[Array, ...], ans: Any, x: Array, *, bounds: Any, axis: int) -> Array:
-    """The pieces' cotangents joined back (zeros for pieces that got none)."""
-    x_shape = shape_of(x)
-    dtype = next(c for c in g if c is not None).dtype
-    parts = [
-        np.zeros(shape_of(a), dtype=dtype) if c is None else c for c, a in zip(g, ans)
-    ]
-    tiles = all(bounds[i][1] == bounds[i + 1][0] for i in range(len(bounds) - 1))
-    if tiles and bounds[0][0] == 0 and bounds[-1][1] == x_shape[axis]:
-        return concatenate(parts, axis=axis)
-    total = None  # pieces that overlap or leave gaps: add each one in place
-    for (s, e), part in zip(bounds, parts):
-        piece = scatter_add(part, (slice(None),) * axis + (slice(s, e),), x_shape)
-        total = piece if total is None else base.add(total, piece)
-    return total
-
-
-split_p = Primitive("split", _split_impl, multiple_results=True)
-batch_all_front(split_p)
-jvp_rules[split_p] = _split_jvp
-defvjp(split_p, _split_vjp)
+reshape = implements(np.reshape)(B.reshape)
+ravel = implements(np.ravel, method="ravel")(B.ravel)
+broadcast_to = implements(np.broadcast_to)(B.broadcast_to)
+transpose = implements(np.transpose)(B.transpose)
+swapaxes = implements(np.swapaxes, method="swapaxes")(B.swapaxes)
+moveaxis = implements(np.moveaxis)(B.moveaxis)
+expand_dims = implements(np.expand_dims)(B.expand_dims)
+squeeze = implements(np.squeeze, method="squeeze")(B.squeeze)
+stack = implements(np.stack)(_stack)
+concatenate = implements(np.concatenate)(P.concatenate)
 
 
 def _split_bounds(n: int, indices_or_sections: Any, equal: bool) -> tuple[tuple[int, int], ...]:
@@ -176,28 +73,28 @@ def _split(ary: Array, indices_or_sections: Any, axis: int, equal: bool) -> list
     a_shape = shape_of(ary)
     ax = normalize_axis(axis, len(a_shape))[0]
     bounds = _split_bounds(a_shape[ax], indices_or_sections, equal)
-    return list(bind(split_p, ary, bounds=bounds, axis=ax))
+    return list(bind(P.split_p, ary, bounds=bounds, axis=ax))
 
 
+@implements(np.split)
 def split(ary: Array, indices_or_sections: Any, axis: int = 0) -> list[Array]:
     """``ary`` cut along ``axis`` into equal sections (an int) or at the given indices."""
     return _split(ary, indices_or_sections, axis, equal=True)
 
 
+@implements(np.array_split)
 def array_split(ary: Array, indices_or_sections: Any, axis: int = 0) -> list[Array]:
     """Like ``split``, but an int number of sections need not divide the axis evenly."""
     return _split(ary, indices_or_sections, axis, equal=False)
 
 
-# ---------------------------------------------------------------------------------------------
-# compositions of reshape, broadcast, transpose, slicing and concatenation
-
-
+@implements(method="flatten")
 def flatten(a: Array, order: str = "C") -> Array:
     """``a`` flattened to 1-D (a copy for ndarrays; tracers are immutable anyway)."""
     return ravel(a, order)
 
 
+@implements(np.broadcast_arrays)
 def broadcast_arrays(*args: Array) -> tuple[Array, ...]:
     """The arguments broadcast against each other to one shape."""
     target = np.broadcast_shapes(*(shape_of(a) for a in args))
@@ -209,16 +106,19 @@ def _atleast(arys: tuple[Array, ...], pad: Any) -> Any:
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@implements(np.atleast_1d)
 def atleast_1d(*arys: Array) -> Any:
     """Each argument with at least one axis (0-d becomes shape (1,))."""
     return _atleast(arys, lambda s: s or (1,))
 
 
+@implements(np.atleast_2d)
 def atleast_2d(*arys: Array) -> Any:
     """Each argument with at least two axes (new axes in front)."""
     return _atleast(arys, lambda s: (1,) * (2 - len(s)) + s if len(s) < 2 else s)
 
 
+@implements(np.atleast_3d)
 def atleast_3d(*arys: Array) -> Any:
     """Each argument with at least three axes: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
 
@@ -235,22 +135,26 @@ def _as_list(arrays: Any, name: str) -> list[Array]:
     return out
 
 
+@implements(np.hstack)
 def hstack(tup: Sequence[Array]) -> Array:
     """Join arrays along axis 1 (along axis 0 when all are 1-D)."""
     arrays = [atleast_1d(a) for a in _as_list(tup, "hstack")]
     return concatenate(arrays, axis=0 if all(len(shape_of(a)) == 1 for a in arrays) else 1)
 
 
+@implements(np.vstack)
 def vstack(tup: Sequence[Array]) -> Array:
     """Join arrays along axis 0, 1-D arrays as rows."""
     return concatenate([atleast_2d(a) for a in _as_list(tup, "vstack")], axis=0)
 
 
+@implements(np.dstack)
 def dstack(tup: Sequence[Array]) -> Array:
     """Join arrays along axis 2, after making each at least 3-D."""
     return concatenate([atleast_3d(a) for a in _as_list(tup, "dstack")], axis=2)
 
 
+@implements(np.column_stack)
 def column_stack(tup: Sequence[Array]) -> Array:
     """Join 1-D arrays as columns (and 2-D arrays as they are) into a 2-D array."""
     arrays = _as_list(tup, "column_stack")
@@ -258,6 +162,7 @@ def column_stack(tup: Sequence[Array]) -> Array:
     return concatenate(cols, axis=1)
 
 
+@implements(np.tile)
 def tile(A: Array, reps: Any) -> Array:  # noqa: N803  (NumPy's parameter name)
     """``A`` repeated ``reps`` times along each axis (``reps`` an int or a tuple)."""
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
@@ -271,6 +176,7 @@ def tile(A: Array, reps: Any) -> Array:  # noqa: N803  (NumPy's parameter name)
     return reshape(out, tuple(r * a for r, a in zip(reps, a_shape)))
 
 
+@implements(np.repeat, method="repeat")
 def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
     """Each element of ``a`` repeated ``repeats`` times (an int, or one count per element)
     along ``axis`` (of the flattened array when None)."""
@@ -292,16 +198,18 @@ def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
     return take(a, np.repeat(np.arange(a_shape[ax]), counts), axis=ax)
 
 
+@implements(np.flip)
 def flip(m: Array, axis: Any = None) -> Array:
     """``m`` with the order of elements reversed along ``axis`` (all axes when None)."""
     ndim = len(shape_of(m))
     axes = normalize_axis(axis, ndim)
     if not axes:
         return m
-    return base_indexing.getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
+    return getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
                                      for i in range(max(axes) + 1)))
 
 
+@implements(np.fliplr)
 def fliplr(m: Array) -> Array:
     """``m`` with axis 1 reversed (left and right swapped)."""
     if len(shape_of(m)) < 2:
@@ -309,6 +217,7 @@ def fliplr(m: Array) -> Array:
     return flip(m, 1)
 
 
+@implements(np.flipud)
 def flipud(m: Array) -> Array:
     """``m`` with axis 0 reversed (up and down swapped)."""
     if len(shape_of(m)) < 1:
@@ -316,6 +225,7 @@ def flipud(m: Array) -> Array:
     return flip(m, 0)
 
 
+@implements(np.roll)
 def roll(a: Array, shift: Any, axis: Any = None) -> Array:
     """``a`` with its elements shifted cyclically by ``shift`` along ``axis`` (the flattened
     array when None); ``shift`` and ``axis`` may be tuples."""
@@ -332,11 +242,12 @@ def roll(a: Array, shift: Any, axis: Any = None) -> Array:
         s = s % n if n else 0
         if s:
             lead = (slice(None),) * i
-            a = concatenate([base_indexing.getitem(a, lead + (slice(n - s, None),)),
-                             base_indexing.getitem(a, lead + (slice(None, n - s),))], axis=i)
+            a = concatenate([getitem(a, lead + (slice(n - s, None),)),
+                             getitem(a, lead + (slice(None, n - s),))], axis=i)
     return a
 
 
+@implements(np.rot90)
 def rot90(m: Array, k: int = 1, axes: Sequence[int] = (0, 1)) -> Array:
     """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes`` (from the first axis
     towards the second)."""
@@ -360,6 +271,7 @@ _PAD_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
 _np: Any = np  # np.pad's overloads want a literal mode
 
 
+@implements(np.pad)
 def pad(array: Array, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
     """``array`` padded at both ends of each axis by ``pad_width`` ((before, after) per axis,
     one pair for all, or one int).
@@ -403,7 +315,7 @@ def _pad_constant(array: Array, widths: Any, values: Any) -> Array:
         if shape_of(values) != ():
             raise ValueError("pad: a traced constant_values must be a scalar")
         if values.dtype != dtype:
-            values = base.astype(values, dtype)
+            values = B.astype(values, dtype)
         pairs = [(values, values)] * ndim
     else:
         vals = np.broadcast_to(np.asarray(values), (ndim, 2))
@@ -422,37 +334,7 @@ def _pad_constant(array: Array, widths: Any, values: Any) -> Array:
     return array
 
 
-def _order(key: Array, axis: int, kind: Any, stable: Any) -> Array:
-    return np.argsort(key, axis=axis, kind=kind, stable=stable)
-
-
-def _permute_impl(key: Array, t: Array, *, axis: int, kind: Any, stable: Any) -> Array:
-    return np.take_along_axis(np.asarray(t), _order(key, axis, kind, stable), axis=axis)
-
-
-def _unpermute_impl(key: Array, g: Array, *, axis: int, kind: Any, stable: Any) -> Array:
-    out = np.empty(np.shape(g), dtype=np.result_type(g))
-    np.put_along_axis(out, _order(key, axis, kind, stable), g, axis=axis)
-    return out
-
-
-# ``t`` rearranged the way sorting rearranges ``key`` (and back): the derivative of a sort.
-# The order is recomputed from ``key`` inside each primitive, so no traced index is needed.
-permute_p = Primitive("sort_permute", _permute_impl)
-unpermute_p = Primitive("sort_unpermute", _unpermute_impl)
-batch_all_front(permute_p)
-batch_all_front(unpermute_p)
-defjvp(permute_p, None, lambda t, ans, key, x, **p: bind(permute_p, key, t, **p))
-defvjp(permute_p, None, lambda g, ans, key, x, **p: bind(unpermute_p, key, g, **p))
-defjvp(unpermute_p, None, lambda t, ans, key, x, **p: bind(unpermute_p, key, t, **p))
-defvjp(unpermute_p, None, lambda g, ans, key, x, **p: bind(permute_p, key, g, **p))
-
-sort_p = Primitive("sort", lambda x, **p: np.take_along_axis(x, _order(x, **p), axis=p["axis"]))
-batch_all_front(sort_p)
-defjvp(sort_p, lambda t, ans, x, **p: bind(permute_p, x, t, **p))
-defvjp(sort_p, lambda g, ans, x, **p: bind(unpermute_p, x, g, **p))
-
-
+@implements(np.sort)
 def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *,
          stable: Any = None) -> Array:
     """``a`` sorted along ``axis`` (the flattened array when None).
@@ -467,9 +349,10 @@ def sort(a: Array, axis: int | None = -1, kind: Any = None, order: Any = None, *
     if axis is None:
         a, axis = ravel(a), -1
     ax = normalize_axis(axis, len(shape_of(a)))[0]
-    return bind(sort_p, a, axis=ax, kind=kind, stable=stable)
+    return bind(P.sort_p, a, axis=ax, kind=kind, stable=stable)
 
 
+@implements(np.diff)
 def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Array:
     """The ``n``-th discrete difference ``a[i+1] - a[i]`` along ``axis``, after joining
     ``prepend`` and ``append`` (arrays or numbers broadcast to one slice) to the ends."""
@@ -488,13 +371,9 @@ def diff(a: Array, n: int = 1, axis: int = -1, prepend: Any = None, append: Any 
         a = concatenate([p for p in (parts[0], a, parts[1]) if p is not None], axis=ax)
     lead = (slice(None),) * ax
     for _ in range(n):
-        a = elementwise.subtract(base_indexing.getitem(a, lead + (slice(1, None),)),
-                                 base_indexing.getitem(a, lead + (slice(None, -1),)))
+        a = E.subtract(getitem(a, lead + (slice(1, None),)),
+                                 getitem(a, lead + (slice(None, -1),)))
     return a
-
-
-# ---------------------------------------------------------------------------------------------
-# arrays from (nested) sequences that contain tracers
 
 
 def _has_tracer(obj: Any) -> bool:
@@ -516,7 +395,7 @@ def _stack_nested(obj: Any, dtype: np.dtype[Any]) -> Array:
     if isinstance(obj, (list, tuple)):
         return stack([_stack_nested(o, dtype) for o in obj])
     if is_tracer(obj):
-        return obj if obj.dtype == dtype else base.astype(obj, dtype)
+        return obj if obj.dtype == dtype else B.astype(obj, dtype)
     return np.asarray(obj, dtype=dtype)
 
 
@@ -546,20 +425,3 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> Arra
     if not _has_tracer(a):
         return np.asarray(a, dtype=dtype, order=order, **kwargs)
     return array(a, dtype=dtype)
-
-
-_FUNCTIONS: list[tuple[Any, Any]] = [
-    (np.reshape, reshape), (np.ravel, ravel), (np.broadcast_to, broadcast_to),
-    (np.transpose, transpose), (np.swapaxes, swapaxes), (np.moveaxis, moveaxis),
-    (np.expand_dims, expand_dims), (np.squeeze, squeeze), (np.stack, stack),
-    (np.concatenate, concatenate), (np.split, split), (np.array_split, array_split),
-    (np.broadcast_arrays, broadcast_arrays), (np.atleast_1d, atleast_1d),
-    (np.atleast_2d, atleast_2d), (np.atleast_3d, atleast_3d), (np.hstack, hstack),
-    (np.vstack, vstack), (np.dstack, dstack), (np.column_stack, column_stack), (np.tile, tile),
-    (np.repeat, repeat), (np.flip, flip), (np.fliplr, fliplr), (np.flipud, flipud),
-    (np.roll, roll), (np.rot90, rot90), (np.pad, pad), (np.sort, sort), (np.diff, diff),
-]
-for _np_fn, _fn in _FUNCTIONS:
-    register_function(_np_fn, _fn)
-
-keep_residuals("shapes", concatenate_p)
