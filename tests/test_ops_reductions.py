@@ -202,7 +202,7 @@ def test_cumprod_jacobian_is_exact_with_zeros(x):
 
 
 def test_linear_recurrence_matches_a_loop():
-    from fjac._ops.reductions import linear_recurrence
+    from fjac._primitives.reductions import linear_recurrence
 
     a, b = RNG.uniform(-1, 1, (2, 7)), RNG.uniform(-1, 1, (2, 7))
     h_fwd, h_rev = np.zeros_like(b), np.zeros_like(b)

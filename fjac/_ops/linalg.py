@@ -20,7 +20,6 @@ from fjac._core import Primitive, bind
 from fjac._dispatch import register_function, register_ufunc
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import reductions
 from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     move_batch_axis,
@@ -40,6 +39,7 @@ from fjac._rules import (
     keep_residuals,
 )
 from fjac._vmap import BasisTracer, BatchTracer
+from fjac.numpy import _reductions as reductions
 
 Array = Any
 

@@ -21,7 +21,6 @@ from fjac._core import is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import reductions
 from fjac._ops.linalg_common import Array
 from fjac._ops.linalg_spectral import svdvals
 from fjac._primitives import base
@@ -30,6 +29,7 @@ from fjac._primitives import nondiff as nd
 from fjac._primitives.base import (
     normalize_axis,
 )
+from fjac.numpy import _reductions as reductions
 
 # The names fjac.numpy.linalg exports from this family.
 __all__ = [

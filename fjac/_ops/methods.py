@@ -7,7 +7,7 @@ from typing import Any
 
 from fjac import _dispatch
 from fjac._core import Tracer
-from fjac._ops import linalg, reductions
+from fjac._ops import linalg
 from fjac._primitives import base
 from fjac.numpy._indexing import at, getitem
 
@@ -51,10 +51,7 @@ _OPERATORS: dict[str, Any] = {
     "reshape": _reshape, "transpose": _transpose, "diagonal": linalg.diagonal,
     "trace": linalg.trace, "sort": _sort_in_place,
     "mT": property(lambda self: base.swapaxes(self, -1, -2)),
-    "sum": reductions.sum, "mean": reductions.mean, "dot": linalg.dot, "prod": reductions.prod,
-    "var": reductions.var, "std": reductions.std,
-    "max": reductions.max, "min": reductions.min, "cumsum": reductions.cumsum,
-    "cumprod": reductions.cumprod,
+    "dot": linalg.dot,
     "T": property(lambda self: base.transpose(self)),
     "at": property(at),
 }

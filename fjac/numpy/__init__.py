@@ -6,11 +6,11 @@ tracer dispatch to these. Each family module lists what it exports in its ``__al
 """
 
 from fjac._ops.linalg import *  # noqa: F403
-from fjac._ops.reductions import *  # noqa: F403
 from fjac.numpy import linalg as linalg
 from fjac.numpy._elementwise import *  # noqa: F403
 from fjac.numpy._indexing import *  # noqa: F403
 from fjac.numpy._nondiff import *  # noqa: F403
+from fjac.numpy._reductions import *  # noqa: F403
 from fjac.numpy._shape import *  # noqa: F403
 
 # isort: off
