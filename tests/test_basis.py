@@ -10,7 +10,7 @@ import pytest
 
 import fjac
 import fjac.numpy as fnp
-from fjac._ops.linalg import matmul_p
+from fjac._primitives.products import matmul_p
 
 rng = np.random.default_rng(7)
 W = rng.normal(size=(5, 4)) / 2

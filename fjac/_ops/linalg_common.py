@@ -14,8 +14,7 @@ import numpy as np
 
 from fjac._dtypes import dtype_of, is_float
 from fjac._edge import shape_of
-from fjac._ops import linalg
-from fjac._primitives import base
+from fjac._primitives import base, products
 
 Array = Any
 _la: Any = np.linalg  # NumPy's own functions, for untraced inputs (their stubs want literals)
@@ -30,7 +29,7 @@ def _mm(*xs: Array) -> Array:
     """The matrix product of the arguments, left to right."""
     out = xs[0]
     for x in xs[1:]:
-        out = linalg.matmul(out, x)
+        out = products.matmul(out, x)
     return out
 
 

@@ -25,7 +25,6 @@ from fjac._core import Primitive, bind, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import linalg
 from fjac._ops.linalg_common import (
     Array,
     _check_matrix,
@@ -36,7 +35,7 @@ from fjac._ops.linalg_common import (
     _mT,
     _sym,
 )
-from fjac._primitives import base
+from fjac._primitives import base, products
 from fjac._primitives import elementwise as el
 from fjac._primitives.base import (
     batch_leading,
@@ -44,6 +43,7 @@ from fjac._primitives.base import (
     unbroadcast,
 )
 from fjac._rules import defjvp, defvjp, jvp_rules
+from fjac.numpy import _products
 from fjac.numpy import _reductions as reductions
 
 # The names fjac.numpy.linalg exports from this family.
@@ -105,13 +105,13 @@ def _solve_vjp_b(g: Array, ans: Array, a: Array, b: Array) -> Array:
 
 def _solve_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:
     gb = bind(solve_p, _mT(a), g)
-    return unbroadcast(el.negative(linalg.matmul(gb, _mT(ans))), a)
+    return unbroadcast(el.negative(products.matmul(gb, _mT(ans))), a)
 
 
 # (matrix right-hand sides only; ``solve`` reshapes a vector into one column)
 solve_p = Primitive("solve", np.linalg.solve)
 defjvp(solve_p,
-       lambda t, ans, a, b: el.negative(bind(solve_p, a, linalg.matmul(t, ans))),
+       lambda t, ans, a, b: el.negative(bind(solve_p, a, products.matmul(t, ans))),
        lambda t, ans, a, b: broadcast_like(bind(solve_p, a, t), ans))
 defvjp(solve_p, _solve_vjp_a, _solve_vjp_b)
 
@@ -188,16 +188,16 @@ def _pinv_jvp(t: Array, ans: Array, a: Array, **params: Any) -> Array:
         t = _sym(t)
     p, tt = ans, _mT(t)
     term1 = el.negative(_mm(p, t, p))
-    term2 = linalg.matmul(linalg.matmul(p, _mT(p)), el.subtract(tt, _mm(tt, a, p)))
-    term3 = linalg.matmul(el.subtract(tt, _mm(p, a, tt)), linalg.matmul(_mT(p), p))
+    term2 = products.matmul(products.matmul(p, _mT(p)), el.subtract(tt, _mm(tt, a, p)))
+    term3 = products.matmul(el.subtract(tt, _mm(p, a, tt)), products.matmul(_mT(p), p))
     return base.add(base.add(term1, term2), term3)
 
 
 def _pinv_vjp(g: Array, ans: Array, a: Array, **params: Any) -> Array:
     p, gt = ans, _mT(g)
     term1 = el.negative(_mm(_mT(p), g, _mT(p)))
-    x = linalg.matmul(gt, linalg.matmul(p, _mT(p)))
-    y = linalg.matmul(linalg.matmul(_mT(p), p), gt)
+    x = products.matmul(gt, products.matmul(p, _mT(p)))
+    y = products.matmul(products.matmul(_mT(p), p), gt)
     ga = base.add(base.add(term1, el.subtract(x, _mm(a, p, x))), el.subtract(y, _mm(y, p, a)))
     return _sym(ga) if params["hermitian"] else ga
 
@@ -245,10 +245,10 @@ def matrix_power(a: Array, n: int) -> Array:
         return _mm(*[a] * n)
     result = z = None
     while n > 0:
-        z = a if z is None else linalg.matmul(z, z)
+        z = a if z is None else products.matmul(z, z)
         n, bit = divmod(n, 2)
         if bit:
-            result = z if result is None else linalg.matmul(result, z)
+            result = z if result is None else products.matmul(result, z)
     return result
 
 
@@ -288,17 +288,17 @@ def matrix_rank(A: Array, tol: Any = None, hermitian: bool = False, *,  # noqa: 
 
 def matmul(x1: Array, x2: Array, /) -> Array:
     """Matrix product (as ``numpy.matmul``)."""
-    return linalg.matmul(x1, x2)
+    return products.matmul(x1, x2)
 
 
 def tensordot(x1: Array, x2: Array, /, *, axes: Any = 2) -> Array:
     """Sum of products over ``axes`` (as ``numpy.tensordot``)."""
-    return linalg.tensordot(x1, x2, axes)
+    return _products.tensordot(x1, x2, axes)
 
 
 def outer(x1: Array, x2: Array, /) -> Array:
     """Outer product of two vectors."""
-    return linalg.outer(x1, x2)
+    return _products.outer(x1, x2)
 
 
 def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
@@ -313,12 +313,12 @@ def matrix_transpose(x: Array, /) -> Array:
 
 def trace(x: Array, /, *, offset: int = 0, dtype: Any = None) -> Array:
     """Sum along diagonal ``offset`` of each matrix in the last two axes."""
-    return linalg.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
+    return _products.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
 def diagonal(x: Array, /, *, offset: int = 0) -> Array:
     """Diagonal ``offset`` of each matrix in the last two axes."""
-    return linalg.diagonal(x, offset, axis1=-2, axis2=-1)
+    return _products.diagonal(x, offset, axis1=-2, axis2=-1)
 
 
 _FUNCTIONS: list[tuple[Any, Any]] = [

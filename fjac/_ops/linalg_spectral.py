@@ -35,7 +35,6 @@ from fjac._core import Primitive, bind, concrete, is_tracer
 from fjac._dispatch import register_function
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._ops import linalg
 from fjac._ops.linalg_common import (
     Array,
     _check_matrix,
@@ -47,10 +46,11 @@ from fjac._ops.linalg_common import (
     _sym,
 )
 from fjac._ops.linalg_solves import inv, pinv, solve_p
-from fjac._primitives import base, base_indexing, shape
+from fjac._primitives import base, base_indexing, products, shape
 from fjac._primitives import elementwise as el
 from fjac._primitives.base import batch_leading
 from fjac._rules import defjvp, defvjp, jvp_rules
+from fjac.numpy import _products
 from fjac.numpy import _reductions as reductions
 
 # The names fjac.numpy.linalg exports from this family.
@@ -102,7 +102,7 @@ def _diag_embed(v: Array) -> Array:
 
 def _diag_part(x: Array) -> Array:
     """The diagonals of a stack of matrices."""
-    return linalg.diagonal(x, axis1=-2, axis2=-1)
+    return _products.diagonal(x, axis1=-2, axis2=-1)
 
 
 def _inv_gaps(w: Array) -> Array:
@@ -126,12 +126,12 @@ def _phi(x: Array) -> Array:
 
 def _cholesky_jvp(t: Array, ans: Array, a: Array) -> Array:
     l_inv = inv(ans)
-    return linalg.matmul(ans, _phi(_mm(l_inv, _sym(t), _mT(l_inv))))
+    return products.matmul(ans, _phi(_mm(l_inv, _sym(t), _mT(l_inv))))
 
 
 def _cholesky_vjp(g: Array, ans: Array, a: Array) -> Array:
     l_inv = inv(ans)
-    p = _phi(linalg.matmul(_mT(ans), g))
+    p = _phi(products.matmul(_mT(ans), g))
     return _sym(_mm(_mT(l_inv), p, l_inv))
 
 
@@ -159,7 +159,7 @@ def _eigh_jvp(primals: list[Array], tangents: list[Array], *, UPLO: str) -> Any:
     (a,), (t,) = primals, tangents
     w, v = bind(eigh_p, a, UPLO=UPLO)
     m = _mm(_mT(v), _sym(t), v)
-    return (w, v), (_diag_part(m), linalg.matmul(v, base.multiply(_inv_gaps(w), m)))
+    return (w, v), (_diag_part(m), products.matmul(v, base.multiply(_inv_gaps(w), m)))
 
 
 def _eigh_vjp(g: tuple[Array, Array], ans: Any, a: Array, *, UPLO: str) -> Array:  # noqa: N803
@@ -167,7 +167,7 @@ def _eigh_vjp(g: tuple[Array, Array], ans: Any, a: Array, *, UPLO: str) -> Array
     w, v = ans
     inner = None if gw is None else _diag_embed(gw)
     if gv is not None:
-        term = base.multiply(_inv_gaps(w), linalg.matmul(_mT(v), gv))
+        term = base.multiply(_inv_gaps(w), products.matmul(_mT(v), gv))
         inner = term if inner is None else base.add(inner, term)
     return _sym(_mm(v, inner, _mT(v)))
 
@@ -217,14 +217,14 @@ def _svd_jvp(primals: list[Array], tangents: list[Array], *, hermitian: bool) ->
     s_col = base.expand_dims(s, -1)
     dps = base.multiply(dp, s_row)
     sdp = base.multiply(s_col, dp)
-    du = linalg.matmul(u, base.multiply(f, base.add(dps, _mT(dps))))
-    dv = linalg.matmul(v, base.multiply(f, base.add(sdp, _mT(sdp))))
+    du = products.matmul(u, base.multiply(f, base.add(dps, _mT(dps))))
+    dv = products.matmul(v, base.multiply(f, base.add(sdp, _mT(sdp))))
     m, n = shape_of(a)[-2:]
     if m > n:  # the part of dA V outside the span of U
-        tv = linalg.matmul(t, v)
+        tv = products.matmul(t, v)
         du = base.add(du, el.divide(el.subtract(tv, _mm(u, _mT(u), tv)), s_row))
     if n > m:
-        tu = linalg.matmul(_mT(t), u)
+        tu = products.matmul(_mT(t), u)
         dv = base.add(dv, el.divide(el.subtract(tu, _mm(v, vh, tu)), s_row))
     return (u, s, vh), (du, _diag_part(dp), _mT(dv))
 
@@ -238,11 +238,11 @@ def _svd_vjp(g: tuple[Array, Array, Array], ans: Any, a: Array, *, hermitian: bo
     if gu is not None or gvh is not None:
         f = _inv_gaps(el.square(s))
     if gu is not None:
-        j = base.multiply(f, linalg.matmul(_mT(u), gu))
+        j = base.multiply(f, products.matmul(_mT(u), gu))
         terms.append(base.multiply(base.add(j, _mT(j)), s_row))
     if gvh is not None:
         gv = _mT(gvh)
-        k = base.multiply(f, linalg.matmul(vh, gv))
+        k = base.multiply(f, products.matmul(vh, gv))
         terms.append(base.multiply(s_col, base.add(k, _mT(k))))
     inner = terms[0]
     for term in terms[1:]:
@@ -251,10 +251,10 @@ def _svd_vjp(g: tuple[Array, Array, Array], ans: Any, a: Array, *, hermitian: bo
     m, n = shape_of(a)[-2:]
     if gu is not None and m > n:
         outside = el.subtract(gu, _mm(u, _mT(u), gu))
-        ga = base.add(ga, linalg.matmul(el.divide(outside, s_row), vh))
+        ga = base.add(ga, products.matmul(el.divide(outside, s_row), vh))
     if gvh is not None and n > m:
         outside = el.subtract(gv, _mm(_mT(vh), vh, gv))
-        ga = base.add(ga, linalg.matmul(u, el.divide(_mT(outside), s_col)))
+        ga = base.add(ga, products.matmul(u, el.divide(_mT(outside), s_col)))
     return _sym(ga) if hermitian else ga
 
 
@@ -329,11 +329,11 @@ def _qr_jvp(primals: list[Array], tangents: list[Array]) -> Any:
     (a,), (t,) = primals, tangents
     q, r = bind(qr_p, a)
     x = _right_solve(t, r)
-    c = linalg.matmul(_mT(q), x)
-    low = linalg.tril(c, -1)
+    c = products.matmul(_mT(q), x)
+    low = _products.tril(c, -1)
     omega = el.subtract(low, _mT(low))  # skew-symmetric: Qᵀ dQ on the span of Q
-    dq = base.add(linalg.matmul(q, el.subtract(omega, c)), x)
-    dr = linalg.matmul(el.subtract(c, omega), r)
+    dq = base.add(products.matmul(q, el.subtract(omega, c)), x)
+    dr = products.matmul(el.subtract(c, omega), r)
     return (q, r), (dq, dr)
 
 
@@ -341,13 +341,13 @@ def _qr_vjp(g: tuple[Array, Array], ans: Any, a: Array) -> Array:
     gq, gr = g
     q, r = ans
     if gr is None:
-        m = el.negative(linalg.matmul(_mT(q), gq))
+        m = el.negative(products.matmul(_mT(q), gq))
     else:
-        m = linalg.matmul(gr, _mT(r))
+        m = products.matmul(gr, _mT(r))
         if gq is not None:
-            m = el.subtract(m, linalg.matmul(_mT(q), gq))
-    gc = el.subtract(m, linalg.tril(el.subtract(m, _mT(m)), -1))
-    gx = linalg.matmul(q, gc)
+            m = el.subtract(m, products.matmul(_mT(q), gq))
+    gc = el.subtract(m, _products.tril(el.subtract(m, _mT(m)), -1))
+    gx = products.matmul(q, gc)
     if gq is not None:
         gx = base.add(gx, gq)
     return _mT(bind(solve_p, r, _mT(gx)))  # gx @ inv(r)ᵀ
@@ -382,7 +382,7 @@ def qr(a: Array, mode: str = "reduced") -> Any:
     else:
         q, r1 = bind(qr_p, base_indexing.getitem(a, (Ellipsis, slice(None, m))))
         a2 = base_indexing.getitem(a, (Ellipsis, slice(m, None)))
-        r = shape.concatenate([r1, linalg.matmul(_mT(q), a2)], axis=-1)
+        r = shape.concatenate([r1, products.matmul(_mT(q), a2)], axis=-1)
     return r if mode == "r" else QRResult(q, r)
 
 
@@ -408,9 +408,9 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
         rcond = np.finfo(np.result_type(dtype_of(a), dtype_of(b))).eps * max(m, n)
     s = svdvals(a)
     rank = bind(singular_rank_p, s, rcond) if min(m, n) else np.int32(0)
-    x = linalg.matmul(pinv(a, rcond=rcond), b)
+    x = products.matmul(pinv(a, rcond=rcond), b)
     if m > n and _full_rank(rank, n):
-        r = el.subtract(b, linalg.matmul(a, x))
+        r = el.subtract(b, products.matmul(a, x))
         residuals = reductions.sum(el.square(r), axis=0)
         residuals = base.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
     else:

@@ -7,16 +7,10 @@ from typing import Any
 
 from fjac import _dispatch
 from fjac._core import Tracer
-from fjac._ops import linalg
 from fjac._primitives import base
 from fjac.numpy._indexing import at, getitem
 
 Array = Any
-
-
-def _swap(fn: Any) -> Any:
-    """The reflected form of a binary operator: ``other <op> self``."""
-    return lambda self, other: fn(other, self)
 
 
 def _iter(self: Tracer) -> Iterator[Array]:
@@ -45,13 +39,11 @@ def _sort_in_place(self: Tracer, *args: Any, **kwargs: Any) -> None:
 
 
 _OPERATORS: dict[str, Any] = {
-    "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
     "__iter__": _iter,
     "__array_ufunc__": _dispatch.array_ufunc, "__array_function__": _dispatch.array_function,
-    "reshape": _reshape, "transpose": _transpose, "diagonal": linalg.diagonal,
-    "trace": linalg.trace, "sort": _sort_in_place,
+    "reshape": _reshape, "transpose": _transpose,
+    "sort": _sort_in_place,
     "mT": property(lambda self: base.swapaxes(self, -1, -2)),
-    "dot": linalg.dot,
     "T": property(lambda self: base.transpose(self)),
     "at": property(at),
 }

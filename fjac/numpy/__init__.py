@@ -5,11 +5,11 @@ every fjac transform. Unmodified NumPy code works too: NumPy's own functions cal
 tracer dispatch to these. Each family module lists what it exports in its ``__all__``.
 """
 
-from fjac._ops.linalg import *  # noqa: F403
 from fjac.numpy import linalg as linalg
 from fjac.numpy._elementwise import *  # noqa: F403
 from fjac.numpy._indexing import *  # noqa: F403
 from fjac.numpy._nondiff import *  # noqa: F403
+from fjac.numpy._products import *  # noqa: F403
 from fjac.numpy._reductions import *  # noqa: F403
 from fjac.numpy._shape import *  # noqa: F403
 
