@@ -1,6 +1,7 @@
 """Product primitives: ``matmul`` (all of NumPy's broadcasting and 1-D cases, and the rule that
 keeps a basis batch's structure through it) and ``einsum``. dot, tensordot, outer, kron and
-the matrix-structure functions are compositions, in ``fjac.numpy``.
+the other matrix-structure functions are compositions, in ``fjac.numpy``; ``tril``, ``triu``
+and the diagonal of stacked matrices are here, since rules use them.
 
 ``einsum`` is one primitive over a canonical subscript string (ellipses expanded, output
 explicit, operands broadcast to full size): its forward rule is an einsum of the tangent, and
@@ -18,7 +19,7 @@ import numpy as np
 from fjac._core import Primitive, bind
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
-from fjac._primitives import base, base_indexing
+from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     move_batch_axis,
     unbroadcast,
@@ -36,7 +37,7 @@ from fjac._vmap import BasisTracer, BatchTracer
 
 Array = Any
 
-__all__ = ["matmul_p", "matmul", "einsum_p"]
+__all__ = ["matmul_p", "matmul", "einsum_p", "matrix_diagonal", "tril", "triu"]
 
 
 def _mT(x: Array) -> Array:
@@ -252,3 +253,34 @@ batch_rules[einsum_p] = _batch_einsum
 # matrix structure
 
 
+
+
+def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[Any, Any]:
+    rows = np.arange(max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0))))
+    return rows + max(-offset, 0), rows + max(offset, 0)
+
+
+def matrix_diagonal(a: Array, offset: int = 0) -> Array:
+    """The diagonal ``offset`` of each matrix in the last two axes of ``a``."""
+    n1, n2 = shape_of(a)[-2:]
+    rows, cols = _diagonal_index(n1, n2, int(offset))
+    return base_indexing.getitem(a, (Ellipsis, rows, cols))
+
+
+def _triangle(m: Array, keep: Any) -> Array:
+    """``m`` with the entries of its last two axes outside the mask ``keep`` set to zero."""
+    return elementwise.where(keep, m, np.zeros((), dtype=dtype_of(m)))
+
+
+def tril(m: Array, k: int = 0) -> Array:
+    """``m`` (or each matrix of a stack) with the entries above diagonal ``k`` zeroed."""
+    s = shape_of(m)
+    rows, cols = (s[0], s[0]) if len(s) == 1 else s[-2:]
+    return _triangle(m, np.tri(rows, cols, int(k), dtype=bool))
+
+
+def triu(m: Array, k: int = 0) -> Array:
+    """``m`` (or each matrix of a stack) with the entries below diagonal ``k`` zeroed."""
+    s = shape_of(m)
+    rows, cols = (s[0], s[0]) if len(s) == 1 else s[-2:]
+    return _triangle(m, ~np.tri(rows, cols, int(k) - 1, dtype=bool))

@@ -17,13 +17,11 @@ import numpy as np
 
 from fjac._core import bind
 from fjac._dispatch import implements, refuse_out
-from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._primitives import base as B
-from fjac._primitives import elementwise as E
 from fjac._primitives import products as P
 from fjac._primitives.base import normalize_axis
-from fjac._primitives.base_indexing import getitem, scatter_add
+from fjac._primitives.base_indexing import scatter_add
 from fjac.numpy import _reductions as reductions
 
 Array = Any
@@ -34,6 +32,8 @@ __all__ = [
 ]
 
 matmul = implements(np.matmul, method="__matmul__", reflected="__rmatmul__")(P.matmul)
+tril = implements(np.tril)(P.tril)
+triu = implements(np.triu)(P.triu)
 
 
 @implements(np.tensordot)
@@ -217,11 +217,6 @@ def kron(a: Array, b: Array) -> Array:
     return B.reshape(B.multiply(a2, b2), tuple(x * y for x, y in zip(sa, sb)))
 
 
-def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[Any, Any]:
-    rows = np.arange(max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0))))
-    return rows + max(-offset, 0), rows + max(offset, 0)
-
-
 @implements(np.diagonal, method="diagonal")
 def diagonal(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
     """The diagonal ``offset`` of the 2-D slices over ``axis1`` and ``axis2`` (appended last)."""
@@ -232,10 +227,7 @@ def diagonal(a: Array, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array
     ax2 = normalize_axis(axis2, ndim)[0]
     if ax1 == ax2:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
-    a = B.moveaxis(a, (ax1, ax2), (-2, -1))
-    n1, n2 = shape_of(a)[-2:]
-    rows, cols = _diagonal_index(n1, n2, int(offset))
-    return getitem(a, (Ellipsis, rows, cols))
+    return P.matrix_diagonal(B.moveaxis(a, (ax1, ax2), (-2, -1)), offset)
 
 
 @implements(np.trace, method="trace")
@@ -255,27 +247,6 @@ def diag(v: Array, k: int = 0) -> Array:
     if len(v_shape) != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, got {len(v_shape)}-D")
     n = v_shape[0] + abs(int(k))
-    return scatter_add(v, _diagonal_index(n, n, int(k)), (n, n))
-
-
-def _triangle(m: Array, keep: Any) -> Array:
-    """``m`` with the entries of its last two axes outside the mask ``keep`` set to zero."""
-    return E.where(keep, m, np.zeros((), dtype=dtype_of(m)))
-
-
-@implements(np.tril)
-def tril(m: Array, k: int = 0) -> Array:
-    """``m`` (or each matrix of a stack) with the entries above diagonal ``k`` zeroed."""
-    s = shape_of(m)
-    rows, cols = (s[0], s[0]) if len(s) == 1 else s[-2:]
-    return _triangle(m, np.tri(rows, cols, int(k), dtype=bool))
-
-
-@implements(np.triu)
-def triu(m: Array, k: int = 0) -> Array:
-    """``m`` (or each matrix of a stack) with the entries below diagonal ``k`` zeroed."""
-    s = shape_of(m)
-    rows, cols = (s[0], s[0]) if len(s) == 1 else s[-2:]
-    return _triangle(m, ~np.tri(rows, cols, int(k) - 1, dtype=bool))
+    return scatter_add(v, P._diagonal_index(n, n, int(k)), (n, n))
 
 
