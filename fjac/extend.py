@@ -20,7 +20,6 @@ See docs/extending.md for a worked example.
 """
 
 from fjac._core import Primitive, bind, concrete, is_tracer
-from fjac._dispatch import register_function, register_ufunc
 from fjac._primitives.base import (
     batch_axis_param,
     batch_elementwise,
@@ -40,6 +39,7 @@ from fjac._rules import (
     value_shaped,
     vjp_rules,
 )
+from fjac.numpy._dispatch import register_function, register_ufunc
 
 __all__ = [
     "Primitive",

@@ -6,8 +6,8 @@ import pytest
 
 import fjac
 import fjac.numpy as fnp
-from fjac._dispatch import _numpy_name
 from fjac.errors import UnsupportedOperationError
+from fjac.numpy._dispatch import _numpy_name
 
 X = np.array([[-1.0, 0.5, 2.0], [0.25, -0.75, 1.5]])
 

@@ -341,7 +341,7 @@ def test_unsupported_options_raise():
 
 
 def test_linalg_namespace_exports_each_function_once_and_dispatches_numpys():
-    from fjac._dispatch import FUNCTIONS
+    from fjac.numpy._dispatch import FUNCTIONS
 
     names = fnp.linalg.__all__
     assert len(names) == len(set(names))

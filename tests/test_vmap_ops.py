@@ -403,12 +403,11 @@ def _all_primitives() -> list[Primitive]:
     import fjac._api
     import fjac._core
     import fjac._custom
-    import fjac._ops
     import fjac._primitives
     import fjac._vjp
 
     modules = [fjac._core, fjac._api, fjac._custom, fjac._vjp]
-    for package in (fjac._ops, fjac._primitives):
+    for package in (fjac._primitives,):
         modules += [
             importlib.import_module(f"{package.__name__}.{m.name}")
             for m in pkgutil.iter_modules(package.__path__)

@@ -15,5 +15,5 @@ from fjac.numpy._shape import *  # noqa: F403
 
 # isort: off
 # Installs the array methods on Tracer from the declarations above, so it must come last.
-from fjac._ops import methods as _methods  # noqa: F401, E402
+from fjac.numpy import _methods  # noqa: F401, E402
 # isort: on

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from fjac._dispatch import implements, refuse_out
 from fjac._dtypes import dtype_of
 from fjac._primitives import base as B
 from fjac._primitives import elementwise as P
 from fjac._primitives.nondiff import floor_divide, greater, less
+from fjac.numpy._dispatch import implements, refuse_out
 
 Array = Any
 

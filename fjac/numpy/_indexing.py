@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from fjac._core import Tracer, bind
-from fjac._dispatch import implements
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._primitives import base as B
 from fjac._primitives import elementwise as E
 from fjac._primitives import indexing as P
 from fjac._primitives.base_indexing import canonical_index, getitem_p, indexed_shape, scatter_add
+from fjac.numpy._dispatch import implements
 
 Array = Any
 

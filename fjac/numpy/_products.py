@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from fjac._core import bind
-from fjac._dispatch import implements, refuse_out
 from fjac._edge import shape_of
 from fjac._primitives import base as B
 from fjac._primitives import products as P
 from fjac._primitives.base import normalize_axis
 from fjac._primitives.base_indexing import scatter_add
 from fjac.numpy import _reductions as reductions
+from fjac.numpy._dispatch import implements, refuse_out
 
 Array = Any
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from fjac._core import Primitive, bind, try_concrete
-from fjac._dispatch import implements, refuse_out
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._primitives import base as B
@@ -23,6 +22,7 @@ from fjac._primitives import nondiff as N
 from fjac._primitives import reductions as P
 from fjac._primitives.base import normalize_axis
 from fjac._primitives.shape import concatenate
+from fjac.numpy._dispatch import implements, refuse_out
 
 Array = Any
 

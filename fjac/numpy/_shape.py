@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from fjac._core import bind, is_tracer
-from fjac._dispatch import implements
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._primitives import base as B
@@ -24,6 +23,7 @@ from fjac._primitives import shape as P
 from fjac._primitives.base import normalize_axis
 from fjac._primitives.base_indexing import getitem
 from fjac._primitives.base_indexing import stack as _stack
+from fjac.numpy._dispatch import implements
 from fjac.numpy._indexing import take
 
 Array = Any

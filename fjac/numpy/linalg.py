@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fjac._core import bind, concrete, is_tracer
-from fjac._dispatch import implements
 from fjac._dtypes import dtype_of
 from fjac._edge import shape_of
 from fjac._primitives import base, products
@@ -42,6 +41,7 @@ from fjac._primitives.linalg_spectral import (
 from fjac._primitives.shape import concatenate
 from fjac.numpy import _products
 from fjac.numpy import _reductions as reductions
+from fjac.numpy._dispatch import implements
 
 Array = Any
 

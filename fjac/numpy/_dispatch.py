@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fjac._primitives.base import astype
 from fjac.errors import UnsupportedOperationError
 
 __all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "METHODS", "implements", "refuse_out",
@@ -157,8 +158,6 @@ def _call_options(what: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) ->
             f"{what} with dtype={np.dtype(dtype)}: only floating dtypes are supported on "
             "traced arrays"
         )
-    from fjac._primitives.base import astype
-
     return tuple(astype(x, dtype) for x in inputs)
 
 

@@ -1,13 +1,19 @@
-"""Array operators and methods of tracers, so traced values behave like ndarrays."""
+"""Array operators and methods of tracers, so traced values behave like ndarrays.
+
+Those that are one NumPy function's (``x.sum()``, ``x + y``) are declared beside that
+function with ``implements(..., method=...)``; this module installs them, with the ones of
+its own: NumPy's protocol hooks, iteration, ``reshape``/``transpose`` with their ndarray
+argument forms, the properties ``T``, ``mT`` and ``at``, and the refusal of in-place sort.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from fjac import _dispatch
 from fjac._core import Tracer
 from fjac._primitives import base
+from fjac.numpy import _dispatch
 from fjac.numpy._indexing import at, getitem
 
 Array = Any

@@ -1,1 +1,0 @@
-"""Primitive families not yet split into fjac._primitives and fjac.numpy."""
