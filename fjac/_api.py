@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
-from fjac._core import Primitive, Tracer, bind, new_main
+from fjac import _transform_io
+from fjac._core import Primitive, Tracer, bind, new_main, shape_of
 from fjac._dtypes import dtype_of, is_float, kind_name
 from fjac._primitives.base import batch_unary
 from fjac._vjp import VJPTrace, VJPTracer, backward, vjp_flat
@@ -48,7 +48,7 @@ def check_float_inputs(leaves: list[Any], args: Any, transform: str, allow_int: 
         dtype = dtype_of(x)
         if is_float(dtype) or (allow_int and dtype.kind in "iub"):
             continue
-        name = _edge._leaf_name(args, i)
+        name = _transform_io._leaf_name(args, i)
         hint = (
             "pass a float array (e.g. x.astype(float))"
             + (", or allow_int=True to get float0 zero gradients" if dtype.kind in "iub" else "")
@@ -67,7 +67,7 @@ def _check_scalar_output(out: Any, transform: str) -> None:
         return
     if out is None:
         raise TypeError(f"{transform} needs the function to return a real scalar, got None")
-    shape = _edge.shape_of(out)
+    shape = shape_of(out)
     dtype = dtype_of(out)
     if shape != ():
         raise TypeError(
@@ -142,11 +142,11 @@ def _value_and_grad(
                     call[pos] = tracer
                     out = fun(*call, **kwargs)
             value, cts, aux = _pull_scalar(out, main, 1, has_aux, transform)
-            g = _edge.cast_like(cts[0], x)
+            g = _transform_io.cast_like(cts[0], x)
         else:
             nums = check_argnums(argnums, len(args), transform)
             diff = (args[nums[0]],) if len(nums) == 1 else tuple(args[i] for i in nums)
-            leaves, tree = _edge.flatten_inputs(diff, transform)
+            leaves, tree = _transform_io.flatten_inputs(diff, transform)
             check_float_inputs(leaves, diff, transform, allow_int)
 
             def partial(*diff_args: Any) -> Any:
@@ -154,7 +154,7 @@ def _value_and_grad(
 
             out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
             value, cts, aux = _pull_scalar(out, main, _count(in_nodes), has_aux, transform)
-            grads = tree_unflatten(tree, _edge.input_cotangents(leaves, in_nodes, cts))
+            grads = tree_unflatten(tree, _transform_io.input_cotangents(leaves, in_nodes, cts))
             g = grads[0] if isinstance(argnums, int) else grads
         if has_aux:
             return (value, aux), g
@@ -170,7 +170,7 @@ def _pull_scalar(
     out: Any, main: VJPTrace, num_inputs: int, has_aux: bool, transform: str
 ) -> tuple[Any, list[Any], Any]:
     """The value, the input cotangents and the aux of a traced scalar function's output."""
-    out, aux = _edge.split_aux(out, has_aux, transform)
+    out, aux = _transform_io.split_aux(out, has_aux, transform)
     if isinstance(out, VJPTracer) and out._main is main:
         value = out.primal  # an array, a NumPy scalar or a lower level's tracer
         if not isinstance(value, (np.ndarray, Tracer)):
@@ -179,12 +179,12 @@ def _pull_scalar(
         seed = _ONES.get(value.dtype) or value.dtype.type(1)  # immutable: rules may pass it on
         cts = backward(main.tape, [(out.node, seed)], num_inputs, free=True)
     else:
-        value = out if isinstance(out, Tracer) or out is None else _edge.as_output(out)
+        value = out if isinstance(out, Tracer) or out is None else _transform_io.as_output(out)
         _check_scalar_output(value, transform)
         cts = [None] * num_inputs
     main.tape.clear()
     if has_aux:
-        aux = _edge.unwrap_aux(aux, main)
+        aux = _transform_io.unwrap_aux(aux, main)
     return value, cts, aux
 
 

@@ -12,6 +12,7 @@ apart (no "perturbation confusion").
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Callable
@@ -34,6 +35,8 @@ __all__ = [
     "add_any",
     "convert_p",
     "convert",
+    "shape_of",
+    "snapshot",
 ]
 
 
@@ -311,3 +314,51 @@ def live_mains() -> list[MainTrace]:
 def current_level() -> int:
     """The level of the innermost live main trace in this thread (0 when none)."""
     return len(_state.stack)
+
+
+# ---------------------------------------------------------------------------------------------
+# facts about values, used by every layer
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of an array, tracer or number."""
+    if type(x) is np.ndarray:
+        return x.shape  # type: ignore[no-any-return]
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return np.shape(x)
+    return tuple(shape)
+
+
+def snapshot(x: Any) -> Any:
+    """A constant as the recording keeps it: a copy of an array that could change (writeable,
+    or a view of memory that may be), and of the arrays in a tuple or list; else as it is."""
+    if isinstance(x, np.ndarray):
+        return x if _frozen(x) else _copy_strided(x)
+    if type(x) is tuple and any(isinstance(v, np.ndarray) for v in x):
+        return tuple(snapshot(v) for v in x)
+    if type(x) is list:
+        return copy.deepcopy(x)
+    return x
+
+
+def _frozen(x: np.ndarray[Any, Any]) -> bool:
+    """Whether no one can change ``x``: read-only, and its own memory (not a read-only view
+    of a buffer someone else writes)."""
+    return not x.flags.writeable and x.base is None and type(x) is np.ndarray
+
+
+def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A copy of ``x`` with ``x``'s strides: NumPy then takes the same path through it (BLAS or
+    not, which order it sums in), so a product with the copy rounds as one with ``x`` does."""
+    if type(x) is not np.ndarray or x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
+        return np.array(x, order="K", copy=True, subok=True)
+    low = high = 0
+    for n, stride in zip(x.shape, x.strides):
+        if stride % x.itemsize:
+            return np.array(x, order="K", copy=True)
+        low, high = (low + (n - 1) * stride, high) if stride < 0 else (low, high + (n - 1) * stride)
+    buffer = np.empty((high - low) // x.itemsize + 1, dtype=x.dtype)
+    out = np.lib.stride_tricks.as_strided(buffer[-low // x.itemsize:], x.shape, x.strides)
+    out[...] = x
+    return out

@@ -21,10 +21,9 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fjac import _edge
-from fjac._core import Primitive, Tracer, bind
+from fjac import _transform_io
+from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
 from fjac._dtypes import dtype_of, is_float
-from fjac._edge import snapshot
 from fjac._jit import check_closed_over
 from fjac._primitives.base import move_batch_axis
 from fjac._rules import batch_rules, defvjp_joint, jvp_rules, vjp_fwd_rules
@@ -116,7 +115,7 @@ def _flat_fun(
 
 
 def _zeros_like(x: Any) -> Any:
-    return _edge.zeros_for(x)
+    return _transform_io.zeros_for(x)
 
 
 def _instantiate(tangents: Sequence[Any], primals: Sequence[Any]) -> list[Any]:
@@ -150,7 +149,7 @@ def _transpose_linear(
 
 def _batch_all(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
     """Every value with its batch axis first (unbatched ones broadcast to the batch size)."""
-    size = next(_edge.shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+    size = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
     return [move_batch_axis(v, d, 0, size) for v, d in zip(vals, dims)]
 
 
@@ -238,7 +237,7 @@ class _CustomFunction:
         # the rules keep them: as they are now, whatever the caller does to them later
         fixed = [tree_map(snapshot, x) for x in fixed]
         leaves, in_tree = tree_flatten(diff)
-        leaves = [_edge.as_input(x, "an argument", transform) for x in leaves]
+        leaves = [_transform_io.as_input(x, "an argument", transform) for x in leaves]
         _check_fixed(fixed, leaves, f"{type(self).__name__} function {name}")
         out_tree = _OutTree()
         flat_fun = _flat_fun(self.fun, self.nondiff_argnums, fixed, in_tree, out_tree, name)
@@ -302,7 +301,7 @@ class custom_jvp(_CustomFunction):
                     f"the JVP rule of {name} returned a tangent of structure {t_tree} for an "
                     f"output of structure {tree}; they must match"
                 )
-            return flat, [_edge.cast_like(t, o) for t, o in zip(t_flat, flat)]
+            return flat, [_transform_io.cast_like(t, o) for t, o in zip(t_flat, flat)]
 
         outs = bind(custom_jvp_call_p, *leaves, fun=flat_fun, jvp=flat_jvp)
         assert out_tree.tree is not None
@@ -349,7 +348,7 @@ def _custom_vjp_jvp(
 
     t_outs = _transpose_linear(cotangents, zeros, ts)
     return tuple(outs), tuple(
-        _zeros_like(o) if t is None else _edge.cast_like(t, o) for t, o in zip(t_outs, outs)
+        _zeros_like(o) if t is None else _transform_io.cast_like(t, o) for t, o in zip(t_outs, outs)
     )
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac import _transform_io
+from fjac._core import MainTrace, Primitive, Tracer, bind, new_main, shape_of
 from fjac._dtypes import dtype_of
 from fjac.tree import tree_flatten, tree_unflatten
 
@@ -33,7 +33,7 @@ class GraphTracer(Tracer):
 
 
 def _type_of(x: Any) -> str:
-    dims = ",".join(str(d) for d in _edge.shape_of(x))
+    dims = ",".join(str(d) for d in shape_of(x))
     return f"{dtype_of(x)}[{dims}]"
 
 
@@ -124,7 +124,7 @@ class GraphTrace(MainTrace):
             return x.var
         if isinstance(x, Tracer):
             return f"<{_type_of(x)} traced outside>"
-        if _edge.shape_of(x) == () and not isinstance(x, (list, tuple)):
+        if shape_of(x) == () and not isinstance(x, (list, tuple)):
             return repr(x.item()) if isinstance(x, (np.ndarray, np.generic)) else repr(x)
         return f"const:{_type_of(x)}"
 
@@ -169,7 +169,7 @@ def make_graph(fun: Callable[..., Any]) -> Callable[..., Graph]:
             tracers: list[Any] = []
             inputs = []
             for i, x in enumerate(leaves):
-                x = _edge.as_input(x, _edge._leaf_name(args, i), "make_graph")
+                x = _transform_io.as_input(x, _transform_io._leaf_name(args, i), "make_graph")
                 t = GraphTracer(main, x, f"x{i}")
                 tracers.append(t)
                 inputs.append((t.var, _type_of(x)))

@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
+from fjac import _transform_io
 from fjac._api import _name, _substitute, check_argnums, check_float_inputs
+from fjac._core import shape_of
 from fjac._dtypes import dtype_of, is_float, kind_name
 from fjac._jvp import jvp_flat
 from fjac._jvp import unwrap_output as unwrap_jvp_output
 from fjac._primitives import base, base_indexing, shape
 from fjac._vjp import VJPTrace, backward, unwrap_output, vjp_flat
-from fjac._vmap import basis_batch, batch_front, batched_basis, open_batch
+from fjac._vmap import basis_tracers, batch_front, dense_basis, open_batch
 from fjac.tree import PyTreeDef, tree_unflatten
 
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian"]
@@ -43,13 +44,6 @@ def _check_float_outputs(leaves: list[Any], transform: str) -> None:
                 f"leaf of dtype {dtype} ({kind_name(dtype)}); integer and boolean outputs have "
                 "no derivative (return them as aux with has_aux=True)"
             )
-
-
-def _basis(shape_: tuple[int, ...], j: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
-    """The j-th standard basis vector of arrays of ``shape_`` (one-hot in C order)."""
-    e = np.zeros(shape_, dtype=dtype)
-    e.flat[j] = 1
-    return e
 
 
 def _block(pieces: list[Any], lead: tuple[int, ...], trail: tuple[int, ...], dtype: Any) -> Any:
@@ -81,34 +75,35 @@ def _reverse_blocks(
     vectorize: bool, chunk_size: int | None,
 ) -> list[list[Any]]:
     """The Jacobian blocks [output leaf][input leaf] by VJPs of the output basis vectors."""
-    out_shapes = [_edge.shape_of(y) for y in out_leaves]
+    out_shapes = [shape_of(y) for y in out_leaves]
     out_sizes = [_size(s) for s in out_shapes]
-    in_shapes = [_edge.shape_of(x) for x in leaves]
+    in_shapes = [shape_of(x) for x in leaves]
     pieces: list[list[list[Any]]] = [[[] for _ in leaves] for _ in out_leaves]
     spans = _chunks(sum(out_sizes), vectorize, chunk_size)
     for lo, hi in spans:
         dtypes = [dtype_of(y) for y in out_leaves]
         if vectorize:
             with open_batch("jacobian", hi - lo) as bmain:
-                seed_batch = basis_batch(bmain, out_sizes, out_shapes, dtypes, lo, hi)
+                seed_batch = basis_tracers(bmain, out_sizes, out_shapes, dtypes, lo, hi)
                 seeds = [
                     (node, e) for node, e in zip(out_nodes, seed_batch)
                     if node is not None and e is not None
                 ]
                 cts = backward(main.tape, seeds, len(leaves), free=len(spans) == 1)
                 rows = [
-                    None if ct is None else _edge.cast_like(batch_front(ct, bmain, hi - lo), x)
+                    None if ct is None
+                    else _transform_io.cast_like(batch_front(ct, bmain, hi - lo), x)
                     for ct, x in zip(cts, leaves)
                 ]
         else:  # one plain VJP with the basis vector e_lo: row lo of J is e_loᵀJ
-            basis = batched_basis(out_sizes, out_shapes, dtypes, lo, hi)
+            basis = dense_basis(out_sizes, out_shapes, dtypes, lo, hi)
             seeds = [
                 (node, e[0]) for node, e in zip(out_nodes, basis)
                 if node is not None and e is not None
             ]
             cts = backward(main.tape, seeds, len(leaves), free=False)
             rows = [
-                None if ct is None else base.expand_dims(_edge.cast_like(ct, x), 0)
+                None if ct is None else base.expand_dims(_transform_io.cast_like(ct, x), 0)
                 for ct, x in zip(cts, leaves)
             ]
         rows = [
@@ -144,7 +139,7 @@ def _prepare(
     """The function of the differentiated arguments alone, and their checked leaves."""
     nums = check_argnums(argnums, len(args), transform)
     diff = tuple(args[i] for i in nums)
-    leaves, tree = _edge.flatten_inputs(diff, transform)
+    leaves, tree = _transform_io.flatten_inputs(diff, transform)
     check_float_inputs(leaves, diff, transform, allow_int=False)
 
     def partial(*diff_args: Any) -> Any:
@@ -215,13 +210,13 @@ def jacobian(
     def jacobian_fun(*args: Any, **kwargs: Any) -> Any:
         partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform)
         out, main, _ = vjp_flat(partial, leaves, in_tree, transform)
-        out, aux = _edge.split_aux(out, has_aux, transform)
+        out, aux = _transform_io.split_aux(out, has_aux, transform)
         out_leaves, out_nodes, out_tree = unwrap_output(out, main)
         _check_float_outputs(out_leaves, transform)
         blocks = _reverse_blocks(main, out_leaves, out_nodes, leaves, vectorize, chunk_size)
         jac = _nest(out_tree, in_tree, blocks, isinstance(argnums, int))
         if has_aux:
-            return jac, _edge.unwrap_aux(aux, main)
+            return jac, _transform_io.unwrap_aux(aux, main)
         return jac
 
     jacobian_fun.__doc__ = f"Jacobian of {_name(fun)} with respect to argument(s) {argnums}."
@@ -258,7 +253,7 @@ def jacfwd(
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
         partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform)
-        in_shapes = [_edge.shape_of(x) for x in leaves]
+        in_shapes = [shape_of(x) for x in leaves]
         in_sizes = [_size(s) for s in in_shapes]
         spans = _chunks(sum(in_sizes), vectorize, chunk_size) or [(0, 0)]
         pieces: list[list[list[Any]]] = []
@@ -266,16 +261,16 @@ def jacfwd(
             dtypes = [dtype_of(x) for x in leaves]
             if vectorize:
                 with open_batch("jacfwd", hi - lo) as bmain:
-                    tangents: list[Any] = basis_batch(bmain, in_sizes, in_shapes, dtypes, lo, hi)
+                    tangents: list[Any] = basis_tracers(bmain, in_sizes, in_shapes, dtypes, lo, hi)
                     out, main = jvp_flat(partial, leaves, tangents, in_tree, transform)
-                    out, aux = _edge.split_aux(out, has_aux, transform)
+                    out, aux = _transform_io.split_aux(out, has_aux, transform)
                     out_leaves, out_tangents, out_tree = unwrap_jvp_output(out, main)
                     columns = [batch_front(t, bmain, hi - lo) for t in out_tangents]
             else:  # one plain JVP with the basis vector e_lo: column lo of J is J e_lo
-                basis = batched_basis(in_sizes, in_shapes, dtypes, lo, hi)
+                basis = dense_basis(in_sizes, in_shapes, dtypes, lo, hi)
                 tangents = [None if e is None else e[0] for e in basis]
                 out, main = jvp_flat(partial, leaves, tangents, in_tree, transform)
-                out, aux = _edge.split_aux(out, has_aux, transform)
+                out, aux = _transform_io.split_aux(out, has_aux, transform)
                 out_leaves, out_tangents, out_tree = unwrap_jvp_output(out, main)
                 columns = [base.expand_dims(t, 0) for t in out_tangents]
             if not pieces:
@@ -287,7 +282,7 @@ def jacfwd(
                         pieces[k][i].append(part)
         blocks = []
         for k, y in enumerate(out_leaves):
-            y_shape = _edge.shape_of(y)
+            y_shape = shape_of(y)
             row = []
             for i, x in enumerate(leaves):
                 # columns J eⱼ are shaped like y: join them first, then move the input axes last
@@ -296,7 +291,7 @@ def jacfwd(
             blocks.append(row)
         jac = _nest(out_tree, in_tree, blocks, isinstance(argnums, int))
         if has_aux:
-            return jac, _edge.unwrap_aux(aux, main)
+            return jac, _transform_io.unwrap_aux(aux, main)
         return jac
 
     jacfwd_fun.__doc__ = f"Jacobian (forward mode) of {_name(fun)} w.r.t. argument(s) {argnums}."

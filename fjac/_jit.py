@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, bind, live_mains, new_main
+from fjac import _transform_io
+from fjac._core import MainTrace, Primitive, Tracer, bind, live_mains, new_main, shape_of, snapshot
 from fjac._dtypes import dtype_of
 from fjac._rules import value_shaped
 from fjac.errors import ConcretizationError
@@ -53,7 +53,7 @@ class JitTracer(Tracer):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return _edge.shape_of(self.primal)  # (a primitive may give a Python number or bool)
+        return shape_of(self.primal)  # (a primitive may give a Python number or bool)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -137,7 +137,7 @@ class JitTrace(MainTrace):
             self.foreign = True
         slot = self.const_slots[key] = self._fresh()
         self.kept.append(x)
-        self.consts[slot] = _edge.snapshot(x)
+        self.consts[slot] = snapshot(x)
         return slot
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -161,7 +161,7 @@ class JitTrace(MainTrace):
         if check is not None and check(*args, **params):
             raise ConcretizationError(_value_shaped_message(prim))
         if any(isinstance(v, (np.ndarray, tuple)) for v in params.values()):
-            params = {k: _edge.snapshot(v) for k, v in params.items()}  # (index arrays)
+            params = {k: snapshot(v) for k, v in params.items()}  # (index arrays)
         self.busy = prim.name
         try:
             ans = bind(prim, *primals, **params)
@@ -299,7 +299,7 @@ def _result(value: Any, input_ids: set[int], const_ids: set[int]) -> Any:
     (``x.astype(x.dtype)``) or the memory of a recorded constant (passed through a custom
     function), which are never the caller's to change."""
     if type(value) is not np.ndarray:
-        return _edge.as_output(value)
+        return _transform_io.as_output(value)
     if id(value) in input_ids or id(_root(value)) in const_ids:
         return value.copy()
     return value
@@ -370,7 +370,7 @@ def _record(
                 main.foreign = True
                 values.append(y)
             else:  # kept as a copy: the caller may change the array it receives
-                values.append(_edge.as_output(y))
+                values.append(_transform_io.as_output(y))
                 outputs.append(("const", np.array(values[-1], copy=True)))
     result = tree_unflatten(out_tree, values)
     program = None if main.foreign else _Program(main, len(leaves), outputs, out_tree)
@@ -514,7 +514,7 @@ def jit(
         call = _Call(args, kwargs, nums, names)
         raw, tree = tree_flatten((call.args, call.kwargs))
         leaves = [_as_input(x, functools.partial(call.label, i)) for i, x in enumerate(raw)]
-        key = (call.static, tree, tuple((_edge.shape_of(x), dtype_of(x)) for x in leaves))
+        key = (call.static, tree, tuple((shape_of(x), dtype_of(x)) for x in leaves))
         program = cache.get(key)
         if program is not None:
             return program.run(leaves)

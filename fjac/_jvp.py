@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, bind, new_main
+from fjac import _transform_io
+from fjac._core import MainTrace, Primitive, Tracer, bind, convert, new_main, shape_of
 from fjac._dtypes import (
     REAL,
     complex_error,
@@ -109,12 +109,12 @@ def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[Any], PyTr
     tangents = []
     for leaf in leaves:
         if isinstance(leaf, JVPTracer) and leaf._main is main:
-            primals.append(_edge.as_output(leaf.primal))
-            tangents.append(_edge.cast_like(leaf.tangent, leaf.primal))
+            primals.append(_transform_io.as_output(leaf.primal))
+            tangents.append(_transform_io.cast_like(leaf.tangent, leaf.primal))
         else:
-            leaf = _edge.as_output(leaf)
+            leaf = _transform_io.as_output(leaf)
             primals.append(leaf)
-            tangents.append(_edge.zeros_for(leaf))
+            tangents.append(_transform_io.zeros_for(leaf))
     return primals, tangents, tree
 
 
@@ -128,10 +128,10 @@ def _check_tangents(primals: list[Any], tangents: Any, p_tree: PyTreeDef) -> lis
     out = []
     for (path, t), p in zip(path_leaves, primals):
         where = f"tangent {keystr(path)}"
-        if _edge.shape_of(t) != _edge.shape_of(p):
+        if shape_of(t) != shape_of(p):
             raise ValueError(
-                f"jvp: {where} has shape {_edge.shape_of(t)}, but its primal has shape "
-                f"{_edge.shape_of(p)}; each tangent must have its primal's shape"
+                f"jvp: {where} has shape {shape_of(t)}, but its primal has shape "
+                f"{shape_of(p)}; each tangent must have its primal's shape"
             )
         p_dtype, t_dtype = dtype_of(p), dtype_of(t)
         if p_dtype.kind == "c":
@@ -142,15 +142,15 @@ def _check_tangents(primals: list[Any], tangents: Any, p_tree: PyTreeDef) -> lis
                     f"jvp: {where} has dtype {t_dtype} ({kind_name(t_dtype)}), but its primal "
                     f"is {p_dtype}; tangents of floating-point primals must be floating-point"
                 )
-            t = _edge.as_input(t, where, "jvp")
-            out.append(t if t_dtype == p_dtype else _edge.astype(t, p_dtype))
+            t = _transform_io.as_input(t, where, "jvp")
+            out.append(t if t_dtype == p_dtype else convert(t, p_dtype))
         elif t_dtype == float0:
             out.append(None)
         else:
             raise TypeError(
                 f"jvp: {where} belongs to a primal of dtype {p_dtype}, which is not "
                 "differentiated; its tangent must be a float0 array "
-                f"(numpy.zeros({_edge.shape_of(p)}, dtype=fjac.float0)), got {t_dtype}"
+                f"(numpy.zeros({shape_of(p)}, dtype=fjac.float0)), got {t_dtype}"
             )
     return out
 
@@ -196,12 +196,12 @@ def jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = Fa
             f"jvp: got {len(primals)} primals but {len(tangents)} tangents; give one tangent "
             "per primal"
         )
-    p_leaves, p_tree = _edge.flatten_inputs(primals, "jvp")
+    p_leaves, p_tree = _transform_io.flatten_inputs(primals, "jvp")
     t_leaves = _check_tangents(p_leaves, tangents, p_tree)
     out, main = jvp_flat(fun, p_leaves, t_leaves, p_tree, "jvp")
-    out, aux = _edge.split_aux(out, has_aux, "jvp")
+    out, aux = _transform_io.split_aux(out, has_aux, "jvp")
     out_primals, out_tangents, out_tree = unwrap_output(out, main)
     result = (tree_unflatten(out_tree, out_primals), tree_unflatten(out_tree, out_tangents))
     if has_aux:
-        return (*result, _edge.unwrap_aux(aux, main))
+        return (*result, _transform_io.unwrap_aux(aux, main))
     return result

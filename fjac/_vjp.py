@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, new_main
+from fjac import _transform_io
+from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, convert, new_main, shape_of
 from fjac._dtypes import (
     REAL,
     complex_error,
@@ -293,7 +293,7 @@ class _Pullback:
         cts = _check_cotangent(cotangent, self._out_tree, self._out_leaves)
         seeds = [(n, g) for n, g in zip(self._out_nodes, cts) if n is not None]
         in_cts = backward(self._tape, seeds, self._num_inputs, free=False)
-        leaves = _edge.input_cotangents(self._in_leaves, self._in_nodes, in_cts)
+        leaves = _transform_io.input_cotangents(self._in_leaves, self._in_nodes, in_cts)
         return tree_unflatten(self._in_tree, leaves)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
@@ -313,10 +313,10 @@ def _check_cotangent(cotangent: Any, out_tree: PyTreeDef, out_leaves: list[Any])
         where = f"cotangent leaf {keystr(path)}" if path else "the cotangent"
         ct_dtype = dtype_of(ct)
         out_dtype = dtype_of(out)
-        if _edge.shape_of(ct) != _edge.shape_of(out):
+        if shape_of(ct) != shape_of(out):
             raise ValueError(
-                f"{where} has shape {_edge.shape_of(ct)}, but the output it belongs to has shape "
-                f"{_edge.shape_of(out)}; pass a cotangent shaped like the output"
+                f"{where} has shape {shape_of(ct)}, but the output it belongs to has shape "
+                f"{shape_of(out)}; pass a cotangent shaped like the output"
             )
         if is_float(out_dtype):
             if not is_float(ct_dtype):
@@ -325,14 +325,14 @@ def _check_cotangent(cotangent: Any, out_tree: PyTreeDef, out_leaves: list[Any])
                     f"{out_dtype}; pass a floating-point cotangent"
                 )
             if ct_dtype != out_dtype:
-                ct = _edge.astype(ct, out_dtype)
+                ct = convert(ct, out_dtype)
             result.append(ct)
         else:
             if ct_dtype != float0:
                 raise TypeError(
                     f"{where} belongs to an output of dtype {out_dtype}, which has no "
                     f"derivative; its cotangent must be a float0 array "
-                    f"(numpy.zeros({_edge.shape_of(out)}, dtype=fjac.float0)), got {ct_dtype}"
+                    f"(numpy.zeros({shape_of(out)}, dtype=fjac.float0)), got {ct_dtype}"
                 )
             result.append(None)
     return result
@@ -368,10 +368,10 @@ def unwrap_output(out: Any, main: MainTrace) -> tuple[list[Any], list[int | None
     nodes: list[int | None] = []
     for leaf in leaves:
         if isinstance(leaf, VJPTracer) and leaf._main is main:
-            primals.append(_edge.as_output(leaf.primal))
+            primals.append(_transform_io.as_output(leaf.primal))
             nodes.append(leaf.node)
         else:
-            primals.append(_edge.as_output(leaf))
+            primals.append(_transform_io.as_output(leaf))
             nodes.append(None)
     return primals, nodes, tree
 
@@ -402,16 +402,16 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         >>> vjp_fn(np.array([1.0, 1.0]))[0]
         array([2.        , 1.08060461])
     """
-    in_leaves, in_tree = _edge.flatten_inputs(primals, "vjp")
+    in_leaves, in_tree = _transform_io.flatten_inputs(primals, "vjp")
     for i, x in enumerate(in_leaves):
         if dtype_of(x).kind == "c":
-            raise complex_error(_edge._leaf_name(primals, i), dtype_of(x), "vjp")
+            raise complex_error(_transform_io._leaf_name(primals, i), dtype_of(x), "vjp")
     out, main, in_nodes = vjp_flat(fun, in_leaves, in_tree, "vjp")
-    out, aux = _edge.split_aux(out, has_aux, "vjp")
+    out, aux = _transform_io.split_aux(out, has_aux, "vjp")
     out_leaves, out_nodes, out_tree = unwrap_output(out, main)
     pullback = _Pullback(main.tape, in_leaves, in_nodes, in_tree, out_leaves, out_nodes, out_tree)
     primal_out = tree_unflatten(out_tree, out_leaves)
     if has_aux:
-        return primal_out, pullback, _edge.unwrap_aux(aux, main)
+        return primal_out, pullback, _transform_io.unwrap_aux(aux, main)
     return primal_out, pullback
 

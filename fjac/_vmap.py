@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac import _edge
-from fjac._core import MainTrace, Primitive, Tracer, new_main
+from fjac import _transform_io
+from fjac._core import MainTrace, Primitive, Tracer, new_main, shape_of
 from fjac._primitives.base import move_batch_axis, multiply, reshape
 from fjac._primitives.base_indexing import batch_loop, getitem
 from fjac._rules import basis_rules, batch_rules
@@ -27,7 +27,7 @@ __all__ = [
     "BatchTracer",
     "BatchTrace",
     "BasisTracer",
-    "basis_batch",
+    "basis_tracers",
     "vmap",
 ]
 
@@ -46,7 +46,7 @@ class BatchTracer(Tracer):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        full = _edge.shape_of(self.primal)
+        full = shape_of(self.primal)
         return full[: self.bdim] + full[self.bdim + 1 :]
 
     def __bool__(self) -> bool:
@@ -154,7 +154,7 @@ class BasisTracer(BatchTracer):
 
     def _densify(self) -> Any:
         n = math.prod(self._shape)
-        block = batched_basis([n], [(n,)], [self._dtype], self.start, self.start + self.rows)[0]
+        block = dense_basis([n], [(n,)], [self._dtype], self.start, self.start + self.rows)[0]
         rows_scale = self.scale_rows()
         dense: Any = block
         if rows_scale is not None:
@@ -166,7 +166,7 @@ def _dtype_of(x: Any, default: Any) -> Any:
     return default if x is None else getattr(x, "dtype", default)
 
 
-def basis_batch(
+def basis_tracers(
     main: BatchTrace, sizes: Sequence[int], shapes: Sequence[tuple[int, ...]],
     dtypes: Sequence[Any], start: int, stop: int,
 ) -> list[BatchTracer | None]:
@@ -180,7 +180,7 @@ def basis_batch(
             out[k] = BasisTracer(main, tuple(shapes[k]), dtypes[k], start - offset, stop - start)
             return out
         offset += size
-    dense = batched_basis(sizes, shapes, dtypes, start, stop)
+    dense = dense_basis(sizes, shapes, dtypes, start, stop)
     return [None if e is None else BatchTracer(main, e, 0) for e in dense]
 
 
@@ -220,14 +220,14 @@ def _check_in_axes(
     for i, (x, a) in enumerate(zip(leaves, axes)):
         if a is None:
             continue
-        ndim = len(_edge.shape_of(x))
-        name = _edge._leaf_name(args, i)
+        ndim = len(shape_of(x))
+        name = _transform_io._leaf_name(args, i)
         if not -ndim <= a < ndim:
             raise ValueError(
                 f"vmap: in_axes={a} is out of range for {name}, which has {ndim} dimension(s) "
-                f"(shape {_edge.shape_of(x)}); use an axis in [{-ndim}, {ndim}) or None"
+                f"(shape {shape_of(x)}); use an axis in [{-ndim}, {ndim}) or None"
             )
-        sizes[name] = _edge.shape_of(x)[a]
+        sizes[name] = shape_of(x)[a]
     if not sizes:
         if axis_size is None:
             raise ValueError(
@@ -254,12 +254,12 @@ def _unbatch_output(x: Any, main: BatchTrace, out_axis: int | None, size: int) -
                 "vmap: out_axes is None for an output that depends on the mapped inputs; "
                 "it has a different value per example, so give it an out_axes axis"
             )
-        return _edge.as_output(x)
+        return _transform_io.as_output(x)
     if batched:
         value, bdim = x.primal, x.bdim
     else:
-        value, bdim = _edge.as_output(x), None
-    ndim = len(_edge.shape_of(value)) + (bdim is None)
+        value, bdim = _transform_io.as_output(x), None
+    ndim = len(shape_of(value)) + (bdim is None)
     if not -ndim <= out_axis < ndim:
         raise ValueError(
             f"vmap: out_axes={out_axis} is out of range for an output with {ndim} dimension(s) "
@@ -314,14 +314,14 @@ def vmap(
         leaves, in_tree = tree_flatten(args)
         axes = _flat_axes(spec, args, "in_axes")
         leaves = [
-            x if a is None else _edge.as_input(x, _edge._leaf_name(args, i), "vmap")
+            x if a is None else _transform_io.as_input(x, _transform_io._leaf_name(args, i), "vmap")
             for i, (x, a) in enumerate(zip(leaves, axes))
         ]
         size = _check_in_axes(leaves, axes, args, axis_size)
         with new_main(BatchTrace, "vmap") as main:
             main.axis_size = size
             tracers = [
-                x if a is None else BatchTracer(main, x, a % len(_edge.shape_of(x)))
+                x if a is None else BatchTracer(main, x, a % len(shape_of(x)))
                 for x, a in zip(leaves, axes)
             ]
             out = fun(*tree_unflatten(in_tree, tracers), **kwargs)
@@ -335,7 +335,7 @@ def vmap(
     return vmapped
 
 
-def batched_basis(
+def dense_basis(
     sizes: Sequence[int], shapes: Sequence[tuple[int, ...]], dtypes: Sequence[Any],
     start: int, stop: int,
 ) -> list[np.ndarray[Any, Any] | None]:

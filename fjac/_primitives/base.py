@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, add_p, bind, convert_p
+from fjac._core import Primitive, add_p, bind, convert_p, shape_of
 from fjac._dtypes import dtype_of, is_float
-from fjac._edge import shape_of
 from fjac._rules import (
     basis_rules,
     batch_rules,

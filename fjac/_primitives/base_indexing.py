@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, Tracer, bind
-from fjac._edge import shape_of, snapshot
+from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
 from fjac._primitives.base import batch_all_front, move_batch_axis, normalize_axis
 from fjac._rules import batch_rules, defjvp, defjvp_argnum, defvjp, defvjp_argnum, keep_residuals
 

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, convert_p
+from fjac._core import Primitive, bind, convert_p, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives.base import (
     batch_elementwise,
     batch_unary,

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, Tracer, bind
+from fjac._core import Primitive, Tracer, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
     batch_size,

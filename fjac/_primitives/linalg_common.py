@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from fjac._core import shape_of
 from fjac._dtypes import dtype_of, is_float
-from fjac._edge import shape_of
 from fjac._primitives import base, products
 
 Array = Any

@@ -32,9 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind
+from fjac._core import Primitive, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base, products
 from fjac._primitives import elementwise as el
 from fjac._primitives.base import batch_leading

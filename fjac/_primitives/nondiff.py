@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind
-from fjac._edge import shape_of
+from fjac._core import Primitive, bind, shape_of
 from fjac._primitives.base import move_batch_axis, reshape
 from fjac._primitives.combinators import defop, nondiff
 

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind
+from fjac._core import Primitive, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base, base_indexing, elementwise
 from fjac._primitives.base import (
     move_batch_axis,

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind
+from fjac._core import Primitive, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base, base_indexing, nondiff
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, reduce_sum
 from fjac._primitives.combinators import linear

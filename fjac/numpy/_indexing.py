@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Tracer, bind
+from fjac._core import Tracer, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base as B
 from fjac._primitives import elementwise as E
 from fjac._primitives import indexing as P

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Tracer, bind
+from fjac._core import Tracer, bind, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import nondiff as P
 from fjac._primitives.base import astype, broadcast_to, normalize_axis, ravel
 from fjac.numpy._dispatch import implements, refuse_out

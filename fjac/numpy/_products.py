@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import bind
-from fjac._edge import shape_of
+from fjac._core import bind, shape_of
 from fjac._primitives import base as B
 from fjac._primitives import products as P
 from fjac._primitives.base import normalize_axis

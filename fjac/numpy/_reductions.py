@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, try_concrete
+from fjac._core import Primitive, bind, shape_of, try_concrete
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base as B
 from fjac._primitives import elementwise as E
 from fjac._primitives import nondiff as N

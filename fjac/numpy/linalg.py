@@ -20,9 +20,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fjac._core import bind, concrete, is_tracer
+from fjac._core import bind, concrete, is_tracer, shape_of
 from fjac._dtypes import dtype_of
-from fjac._edge import shape_of
 from fjac._primitives import base, products
 from fjac._primitives import elementwise as el
 from fjac._primitives import nondiff as nd

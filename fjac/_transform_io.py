@@ -1,13 +1,13 @@
-"""What every transform does at its edge: check and convert inputs, unwrap outputs and aux."""
+"""The inputs and outputs of a transform: check and convert the inputs, unwrap the outputs and
+aux, and give each input its derivative in its own shape and dtype."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 
-from fjac._core import MainTrace, Tracer, convert
+from fjac._core import MainTrace, Tracer, convert, shape_of
 from fjac._dtypes import dtype_of, is_float, zeros_float0
 from fjac.tree import (
     PyTreeDef,
@@ -21,26 +21,13 @@ __all__ = [
     "flatten_inputs",
     "as_input",
     "as_output",
-    "shape_of",
-    "astype",
     "split_aux",
     "unwrap_aux",
     "input_cotangents",
     "zeros_for",
-    "snapshot",
 ]
 
 _NUMBER_TYPES = (bool, int, float, complex, np.generic)
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of an array, tracer or number."""
-    if type(x) is np.ndarray:
-        return x.shape  # type: ignore[no-any-return]
-    shape = getattr(x, "shape", None)
-    if shape is None:
-        return np.shape(x)
-    return tuple(shape)
 
 
 def as_input(x: Any, where: str, transform: str) -> Any:
@@ -88,11 +75,6 @@ def as_output(x: Any) -> Any:
         f"the transformed function returned a {type(x).__name__} among its outputs; outputs "
         "must be pytrees of arrays or numbers (return other values as aux with has_aux=True)"
     )
-
-
-def astype(x: Any, dtype: np.dtype[Any]) -> Any:
-    """``x`` cast to floating ``dtype`` (traced when ``x`` is a tracer)."""
-    return convert(x, dtype)
 
 
 def split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
@@ -151,41 +133,9 @@ def cast_like(ct: Any, x: Any) -> Any:
         return zeros_for(x)
     dtype = dtype_of(x)
     if dtype_of(ct) != dtype:
-        ct = astype(ct, dtype)
+        ct = convert(ct, dtype)
     if not isinstance(ct, (np.ndarray, Tracer)):
         ct = np.asarray(ct)
     return ct
 
 
-def snapshot(x: Any) -> Any:
-    """A constant as the recording keeps it: a copy of an array that could change (writeable,
-    or a view of memory that may be), and of the arrays in a tuple or list; else as it is."""
-    if isinstance(x, np.ndarray):
-        return x if _frozen(x) else _copy_strided(x)
-    if type(x) is tuple and any(isinstance(v, np.ndarray) for v in x):
-        return tuple(snapshot(v) for v in x)
-    if type(x) is list:
-        return copy.deepcopy(x)
-    return x
-
-
-def _frozen(x: np.ndarray[Any, Any]) -> bool:
-    """Whether no one can change ``x``: read-only, and its own memory (not a read-only view
-    of a buffer someone else writes)."""
-    return not x.flags.writeable and x.base is None and type(x) is np.ndarray
-
-
-def _copy_strided(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A copy of ``x`` with ``x``'s strides: NumPy then takes the same path through it (BLAS or
-    not, which order it sums in), so a product with the copy rounds as one with ``x`` does."""
-    if type(x) is not np.ndarray or x.flags.c_contiguous or x.flags.f_contiguous or x.size == 0:
-        return np.array(x, order="K", copy=True, subok=True)
-    low = high = 0
-    for n, stride in zip(x.shape, x.strides):
-        if stride % x.itemsize:
-            return np.array(x, order="K", copy=True)
-        low, high = (low + (n - 1) * stride, high) if stride < 0 else (low, high + (n - 1) * stride)
-    buffer = np.empty((high - low) // x.itemsize + 1, dtype=x.dtype)
-    out = np.lib.stride_tricks.as_strided(buffer[-low // x.itemsize:], x.shape, x.strides)
-    out[...] = x
-    return out
