@@ -36,6 +36,7 @@ __all__ = [
     "convert_p",
     "convert",
     "shape_of",
+    "as_array",
     "snapshot",
 ]
 
@@ -292,8 +293,21 @@ def add_any(x: Any, y: Any) -> Any:
     return bind(add_p, x, y)
 
 
+def as_array(x: Any) -> Any:
+    """``x`` itself when it is an array, an ndarray or a duck array that NumPy's protocols
+    route to its own library (Dask, CuPy); else ``numpy.asarray(x)`` (numbers, NumPy scalars,
+    lists). Impls use it instead of coercing every input to an ndarray."""
+    if type(x) is np.ndarray:
+        return x
+    if hasattr(x, "__array_function__") and hasattr(x, "astype") and not isinstance(
+        x, (np.generic, Tracer)
+    ):
+        return x
+    return np.asarray(x)
+
+
 def _convert_impl(x: Any, *, dtype: np.dtype[Any]) -> Any:
-    return np.asarray(x).astype(dtype, copy=False)
+    return as_array(x).astype(dtype, copy=False)
 
 
 # A change of floating-point precision (float32 <-> float64), differentiable; casts to integer

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, add_p, bind, convert_p, shape_of
+from fjac._core import Primitive, add_p, as_array, bind, convert_p, shape_of
 from fjac._dtypes import dtype_of, is_float
 from fjac._rules import (
     basis_rules,
@@ -199,7 +199,7 @@ defvjp(convert_p, lambda g, ans, x, *, dtype: bind(convert_p, g, dtype=dtype_of(
 batch_unary(convert_p)
 
 
-cast_p = Primitive("cast", lambda x, *, dtype: np.asarray(x).astype(dtype), nondiff=True)
+cast_p = Primitive("cast", lambda x, *, dtype: as_array(x).astype(dtype), nondiff=True)
 batch_unary(cast_p)
 
 

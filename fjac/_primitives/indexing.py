@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, Tracer, bind, shape_of
+from fjac._core import Primitive, Tracer, as_array, bind, shape_of
 from fjac._dtypes import dtype_of
 from fjac._primitives import base, elementwise
 from fjac._primitives.base import (
@@ -272,7 +272,7 @@ def _extremum_winners_impl(x: Array, v: Array, *, pos: Array, ufunc: str) -> Arr
     per position, the one value that is the result of ``ufunc`` (x's own element if it is,
     else the first such value), as ``concatenate([x_wins, v_wins])``."""
     result = np.array(x, copy=True)
-    vc = np.asarray(v).astype(result.dtype)
+    vc = as_array(v).astype(result.dtype)
     getattr(np, ufunc).at(result, pos, vc)
     x_wins = _same(x, result)
     candidates = np.nonzero(_same(vc, result[pos]) & ~x_wins[pos])[0]

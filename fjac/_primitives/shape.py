@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fjac._core import Primitive, bind, shape_of
+from fjac._core import Primitive, as_array, bind, shape_of
 from fjac._primitives import base
 from fjac._primitives.base import (
     batch_all_front,
@@ -119,7 +119,7 @@ def _order(key: Array, axis: int, kind: Any, stable: Any) -> Array:
 
 
 def _permute_impl(key: Array, t: Array, *, axis: int, kind: Any, stable: Any) -> Array:
-    return np.take_along_axis(np.asarray(t), _order(key, axis, kind, stable), axis=axis)
+    return np.take_along_axis(as_array(t), _order(key, axis, kind, stable), axis=axis)
 
 
 def _unpermute_impl(key: Array, g: Array, *, axis: int, kind: Any, stable: Any) -> Array:
