@@ -13,6 +13,13 @@ A primitive is a name and a NumPy implementation; each interpretation has a rule
     def cube(x):
         return extend.bind(cube_p, x)
 
+Or in one call each, as fjac declares its own (``defop``, ``unary``, ``linear``, ``nondiff``
+declare a primitive with all its rules; ``implements`` declares the function for NumPy's
+protocols and, optionally, as a tracer method)::
+
+    cube_p, cube = extend.unary("cube", lambda x: x ** 3, lambda ans, x: 3.0 * x ** 2,
+                                "Elementwise ``x**3``.")
+
 Rules must be written with fjac operations (tracers' operators, ``fjac.numpy``), never with
 NumPy on values that may be traced: that is what makes the derivative differentiable again.
 ``register_function(np.some_function, cube)`` makes unmodified NumPy code call it on tracers.
@@ -28,6 +35,7 @@ from fjac._primitives.base import (
     move_batch_axis,
     unbroadcast,
 )
+from fjac._primitives.combinators import defop, linear, nondiff, unary
 from fjac._rules import (
     batch_rules,
     defjvp,
@@ -39,7 +47,7 @@ from fjac._rules import (
     value_shaped,
     vjp_rules,
 )
-from fjac.numpy._dispatch import register_function, register_ufunc
+from fjac.numpy._dispatch import implements, register_function, register_ufunc
 
 __all__ = [
     "Primitive",
@@ -63,4 +71,9 @@ __all__ = [
     "register_ufunc",
     "unbroadcast",
     "broadcast_like",
+    "defop",
+    "unary",
+    "linear",
+    "nondiff",
+    "implements",
 ]

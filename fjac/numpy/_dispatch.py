@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fjac._core import Tracer
 from fjac._primitives.base import astype
 from fjac.errors import UnsupportedOperationError
 
@@ -24,7 +25,8 @@ __all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "METHODS", "implements", "ref
 UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
 UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Any]] = {}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
-#: Tracer attributes (methods, operators, properties) by name, installed by ``_methods``.
+#: The tracer methods and operators declared with ``implements``, by name (each is also set
+#: on ``Tracer`` as it is declared).
 METHODS: dict[str, Any] = {}
 
 # Options of a ufunc call that change nothing when given their default value.
@@ -55,8 +57,10 @@ def implements(
                 FUNCTIONS[target] = fn
         for name in methods:
             METHODS[name] = fn
+            setattr(Tracer, name, fn)
         for name in swapped:
             METHODS[name] = _swap(fn)
+            setattr(Tracer, name, METHODS[name])
         return fn
 
     return declare

@@ -1,9 +1,10 @@
 """Array operators and methods of tracers, so traced values behave like ndarrays.
 
 Those that are one NumPy function's (``x.sum()``, ``x + y``) are declared beside that
-function with ``implements(..., method=...)``; this module installs them, with the ones of
-its own: NumPy's protocol hooks, iteration, ``reshape``/``transpose`` with their ndarray
-argument forms, the properties ``T``, ``mT`` and ``at``, and the refusal of in-place sort.
+function with ``implements(..., method=...)``, which sets them on ``Tracer``; this module
+installs the ones of its own: NumPy's protocol hooks, iteration, ``reshape`` and
+``transpose`` with their ndarray argument forms, the properties ``T``, ``mT`` and ``at``, and
+the refusal of in-place sort.
 """
 
 from __future__ import annotations
@@ -54,6 +55,6 @@ _OPERATORS: dict[str, Any] = {
     "at": property(at),
 }
 
-for _name, _method in {**_dispatch.METHODS, **_OPERATORS}.items():
+for _name, _method in _OPERATORS.items():
     setattr(Tracer, _name, _method)
 Tracer.__hash__ = None  # type: ignore[assignment]  # arrays are unhashable; so are tracers
