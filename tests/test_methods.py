@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fjac
+from fjac.extend import is_tracer
 from fjac.testing import check_grads
 
 X = np.array([[0.3, -1.2, 2.0], [1.1, 0.7, -0.4]])
@@ -64,9 +65,28 @@ def test_method_value_matches_ndarray(method, differentiable):
 def test_method_derivative(method, differentiable):
     if differentiable:
         check_grads(lambda x: method(x), (X,), order=2)
-    else:  # no derivative: the result is a plain array even under a transform
-        out = fjac.grad(lambda x: (x * 0.0).sum() + 0.0 * np.sum(method(x)))(X)
-        np.testing.assert_array_equal(out, np.zeros_like(X))
+    else:  # no derivative: under a differentiating transform the result is a constant, a plain
+        # array (not a tracer) equal to the method applied to the ndarray itself
+        expected = method(X)
+        for name, transform in NONDIFF_TRANSFORMS.items():
+            seen = []
+            transform(lambda x, seen=seen: seen.append(method(x)) or (x * x).sum())
+            assert seen, name
+            for out in seen:
+                assert not is_tracer(out), f"under {name}, the result is traced"
+                assert isinstance(out, (np.ndarray, np.generic)), f"under {name}: {type(out)}"
+                assert out.dtype == np.asarray(expected).dtype, name
+                np.testing.assert_array_equal(out, expected, err_msg=name)
+
+
+# Differentiating transforms, each applied to a scalar function of X.
+NONDIFF_TRANSFORMS = {
+    "grad": lambda f: fjac.grad(f)(X),
+    "jvp": lambda f: fjac.jvp(f, (X,), (np.ones_like(X),)),
+    "vjp": lambda f: fjac.vjp(f, X),
+    "jacfwd": lambda f: fjac.jacfwd(f)(X),
+    "hessian": lambda f: fjac.hessian(f)(X),  # nested: reverse over forward
+}
 
 
 def test_sort_method_points_to_the_functional_form():
