@@ -341,15 +341,17 @@ def logaddexp2(x1: Array, x2: Array) -> Array:
     return bind(logaddexp2_p, x1, x2)
 
 
-def _remainder_dy(ans: Array, x: Array, y: Array) -> Array:
-    return negative(floor_divide(x, y))
+def _def_remainder(prim: Primitive, quotient: Callable[[Array, Array], Array]) -> None:
+    """Rules of a remainder ``x - quotient(x, y) * y`` whose quotient is an integer (constant
+    almost everywhere): the derivative is 1 in ``x`` and ``-quotient(x, y)`` in ``y``."""
+    defjvp(prim, lambda t, ans, x, y: broadcast_like(t, ans),
+           lambda t, ans, x, y: broadcast_like(t * negative(quotient(x, y)), ans))
+    defvjp(prim, lambda g, ans, x, y: unbroadcast(g, x),
+           lambda g, ans, x, y: unbroadcast(g * negative(quotient(x, y)), y))
 
 
 remainder_p = Primitive("remainder", np.remainder)
-defjvp(remainder_p, lambda t, ans, x, y: broadcast_like(t, ans),
-       lambda t, ans, x, y: broadcast_like(t * _remainder_dy(ans, x, y), ans))
-defvjp(remainder_p, lambda g, ans, x, y: unbroadcast(g, x),
-       lambda g, ans, x, y: unbroadcast(g * _remainder_dy(ans, x, y), y))
+_def_remainder(remainder_p, floor_divide)
 
 
 def remainder(x1: Array, x2: Array) -> Array:
@@ -367,15 +369,8 @@ def _fmod_quotient_impl(x: Array, y: Array) -> Array:
 fmod_quotient_p = Primitive("fmod_quotient", _fmod_quotient_impl, nondiff=True)
 
 
-def _fmod_dy(ans: Array, x: Array, y: Array) -> Array:
-    return negative(bind(fmod_quotient_p, x, y))
-
-
 fmod_p = Primitive("fmod", np.fmod)
-defjvp(fmod_p, lambda t, ans, x, y: broadcast_like(t, ans),
-       lambda t, ans, x, y: broadcast_like(t * _fmod_dy(ans, x, y), ans))
-defvjp(fmod_p, lambda g, ans, x, y: unbroadcast(g, x),
-       lambda g, ans, x, y: unbroadcast(g * _fmod_dy(ans, x, y), y))
+_def_remainder(fmod_p, lambda x, y: bind(fmod_quotient_p, x, y))
 
 
 def fmod(x1: Array, x2: Array) -> Array:
