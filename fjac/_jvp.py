@@ -20,7 +20,7 @@ from fjac._dtypes import (
     kind_name,
     refuse_complex,
 )
-from fjac._rules import PartialsJVP, jvp_rules
+from fjac._rules import REAL_SCALARS, PartialsJVP, jvp_rules, real_closed
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
@@ -58,25 +58,29 @@ class JVPTrace(MainTrace):
                 x = args[0]
                 p = x.primal
                 out = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
-                if getattr(out, "dtype", REAL).kind == "c":
+                # (a tracer of this trace is real: see VJPTrace._process_unary)
+                if prim not in real_closed and getattr(out, "dtype", REAL).kind == "c":
                     refuse_complex(prim, out, self.transform)
                 return JVPTracer(self, out, rule.partials[0](x.tangent, out, p, **params))
         primals = list(args)
         tangents: list[Any] = [None] * len(args)
         nested = False  # is any value traced by a lower level too? then bind again, else NumPy
+        real = prim in real_closed  # and every constant argument known to be real
         for i, x in enumerate(args):
             if type(x) is JVPTracer and x._main is self:
                 p = primals[i] = x.primal
                 tangents[i] = x.tangent
                 nested = nested or isinstance(p, Tracer)
-            elif isinstance(x, Tracer):
-                nested = True
+            else:
+                nested = nested or isinstance(x, Tracer)
+                real = real and type(x) in REAL_SCALARS
         if prim.nondiff:
             return bind(prim, *primals, **params)
         rule = jvp_rules[prim]
         if type(rule) is PartialsJVP:  # the common case, inlined: one partial per argument
             out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
-            refuse_complex(prim, out, self.transform)
+            if not real and getattr(out, "dtype", REAL).kind == "c":
+                refuse_complex(prim, out, self.transform)
             tangent = rule.tangent(out, primals, tangents, params)
             return out if tangent is None else JVPTracer(self, out, tangent)
         out, tangent = rule(primals, tangents, **params)

@@ -33,6 +33,9 @@ __all__ = [
     "BatchRule",
     "basis_rules",
     "value_shaped",
+    "real_closed",
+    "REAL_SCALARS",
+    "declare_real_closed",
 ]
 
 
@@ -179,3 +182,24 @@ basis_rules: dict[Primitive, Callable[..., Any]] = {}
 #: Primitives whose result's shape can depend on their arguments' values, with a test of the
 #: arguments that says when it does: a program recorded under jit cannot contain those.
 value_shaped: dict[Primitive, Callable[..., bool]] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# complex values (read by fjac._jvp and fjac._vjp)
+
+
+#: Primitives whose result is real whenever their arguments are: the differentiating traces,
+#: which refuse complex values (their rules are not yet right for them), then check only the
+#: constant arguments of a call instead of its result. A primitive not listed is checked.
+real_closed: set[Primitive] = set()
+
+#: Constants known to be real without reading a dtype.
+REAL_SCALARS = (float, int, bool)
+
+
+def declare_real_closed(namespace: dict[str, Any], *, except_: tuple[Primitive, ...] = ()) -> None:
+    """Mark every primitive of a family module (its ``globals()``) as real-closed, but those
+    in ``except_``."""
+    real_closed.update(
+        v for v in namespace.values() if isinstance(v, Primitive) and v not in except_
+    )

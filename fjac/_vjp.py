@@ -25,7 +25,15 @@ from fjac._dtypes import (
     kind_name,
     refuse_complex,
 )
-from fjac._rules import JointVJP, defvjp, residual_policy, vjp_fwd_rules, vjp_rules
+from fjac._rules import (
+    REAL_SCALARS,
+    JointVJP,
+    defvjp,
+    real_closed,
+    residual_policy,
+    vjp_fwd_rules,
+    vjp_rules,
+)
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
@@ -98,7 +106,9 @@ class VJPTrace(MainTrace):
         ans = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
         if prim.nondiff:
             return ans
-        if getattr(ans, "dtype", REAL).kind == "c":
+        # (a tracer of this trace is real, so only a primitive not known to keep real values
+        # real can make it complex)
+        if prim not in real_closed and getattr(ans, "dtype", REAL).kind == "c":
             refuse_complex(prim, ans, self.transform)
         return VJPTracer(self, ans, self._record(prim, params, (p,), ans, ((0, x.node),)))
 
@@ -118,7 +128,13 @@ class VJPTrace(MainTrace):
             ans = prim.impl(x, y, **params)
         if prim.nondiff:
             return ans
-        if getattr(ans, "dtype", REAL).kind == "c":
+        # (only a constant argument, or a primitive not known to keep real values real, can
+        # make a complex result)
+        constant = None if len(parents) == 2 else y if parents[0][0] == 0 else x
+        maybe_complex = prim not in real_closed or (
+            constant is not None and type(constant) not in REAL_SCALARS
+        )
+        if maybe_complex and getattr(ans, "dtype", REAL).kind == "c":
             refuse_complex(prim, ans, self.transform)
         return VJPTracer(self, ans, self._record(prim, params, (x, y), ans, parents))
 

@@ -98,3 +98,26 @@ def test_complex_values_without_derivatives_still_follow_numpy():
     # A complex value that no differentiated input reaches is a constant, as any other.
     out = fjac.grad(lambda a: fnp.sum(a) + fnp.sum(fnp.abs(np.array([1j]) * 2.0)))(ONES)
     np.testing.assert_array_equal(out, ONES)
+
+
+@pytest.mark.parametrize("constant", [1j, np.complex128(1j), np.array([1j, 2.0, 0.5j])])
+def test_a_complex_constant_of_any_kind_is_seen(constant):
+    # the traces check only a call's constants when the primitive keeps real values real
+    for op in (lambda a: a * constant, lambda a: constant - a, lambda a: fnp.sin(a) + constant):
+        f = lambda a, op=op: fnp.sum(fnp.abs(op(a)))  # noqa: E731
+        with pytest.raises(UnsupportedOperationError, match=REFUSED):
+            fjac.grad(f)(ONES)
+        with pytest.raises(UnsupportedOperationError, match=REFUSED):
+            fjac.jvp(op, (ONES,), (ONES,))
+
+
+def test_a_primitive_not_declared_real_closed_is_checked_on_its_result():
+    from fjac import extend
+
+    rotate_p = extend.Primitive("rotate", lambda x: x * 1j)
+    extend.defvjp(rotate_p, lambda g, ans, x: g)
+    extend.defjvp(rotate_p, lambda t, ans, x: t)
+    with pytest.raises(UnsupportedOperationError, match="'rotate'"):
+        fjac.grad(lambda a: fnp.sum(fnp.abs(extend.bind(rotate_p, a))))(ONES)
+    with pytest.raises(UnsupportedOperationError, match="'rotate'"):
+        fjac.jvp(lambda a: extend.bind(rotate_p, a), (ONES,), (ONES,))

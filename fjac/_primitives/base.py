@@ -24,6 +24,7 @@ from fjac._dtypes import dtype_of, is_float
 from fjac._rules import (
     basis_rules,
     batch_rules,
+    declare_real_closed,
     defjvp,
     defvjp,
     keep_residuals,
@@ -461,3 +462,6 @@ def multiply(x: Array, y: Array) -> Array:
 # What each vjp rule reads (the rest of its residuals are dropped when the node is recorded).
 keep_residuals("shapes", add_p, convert_p, sum_p, reshape_p, broadcast_to_p, transpose_p)
 keep_residuals("inputs", mul_p)
+
+# Real arguments give real results (convert_element_type aside: it casts to complex too).
+declare_real_closed(globals(), except_=(convert_p,))

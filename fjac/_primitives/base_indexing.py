@@ -16,7 +16,15 @@ import numpy as np
 
 from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
 from fjac._primitives.base import batch_all_front, move_batch_axis, normalize_axis
-from fjac._rules import batch_rules, defjvp, defjvp_argnum, defvjp, defvjp_argnum, keep_residuals
+from fjac._rules import (
+    batch_rules,
+    declare_real_closed,
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    keep_residuals,
+)
 
 Array = Any
 
@@ -191,3 +199,6 @@ def batch_loop(
 
 
 keep_residuals("shapes", getitem_p, scatter_add_p, stack_p)
+
+# Real arguments give real results.
+declare_real_closed(globals())

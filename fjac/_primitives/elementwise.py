@@ -39,7 +39,7 @@ from fjac._primitives.nondiff import (
     sign,
     signbit,
 )
-from fjac._rules import basis_rules, defjvp, defvjp, keep_residuals
+from fjac._rules import basis_rules, declare_real_closed, defjvp, defvjp, keep_residuals
 from fjac._vmap import BasisTracer, BatchTracer
 
 Array = Any
@@ -464,3 +464,6 @@ for _prim in (sub_p, div_p, pow_p, remainder_p, fmod_quotient_p, fmod_p, copysig
 # What each vjp rule reads (the rest of its residuals are dropped when the node is recorded).
 keep_residuals("shapes", sub_p)
 keep_residuals("inputs", arctan2_p)
+
+# Real arguments give real results (convert_element_type aside: it casts to complex too).
+declare_real_closed(globals(), except_=(convert_p,))

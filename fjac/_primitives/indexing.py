@@ -32,6 +32,7 @@ from fjac._primitives.base_indexing import (
 )
 from fjac._rules import (
     batch_rules,
+    declare_real_closed,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -285,3 +286,6 @@ def _extremum_winners_impl(x: Array, v: Array, *, pos: Array, ufunc: str) -> Arr
 extremum_winners_p = Primitive("extremum_winners", _extremum_winners_impl, nondiff=True)
 
 
+
+# Real arguments give real results.
+declare_real_closed(globals())

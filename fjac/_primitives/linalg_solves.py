@@ -35,7 +35,7 @@ from fjac._primitives.linalg_common import (
     _mT,
     _sym,
 )
-from fjac._rules import defjvp, defvjp, jvp_rules
+from fjac._rules import declare_real_closed, defjvp, defvjp, jvp_rules
 
 __all__ = ["inv_p", "inv", "solve_p", "det_p", "slogdet_p", "pinv_p", "matrix_rank_p"]
 
@@ -170,3 +170,6 @@ matrix_rank_p = Primitive(
 # primitives batches by putting the batch axis in front and calling it once.
 for _prim in (inv_p, solve_p, det_p, slogdet_p, pinv_p, matrix_rank_p):
     batch_leading(_prim)
+
+# Real arguments give real results.
+declare_real_closed(globals())

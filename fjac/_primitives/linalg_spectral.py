@@ -44,7 +44,7 @@ from fjac._primitives.linalg_common import (
     _sym,
 )
 from fjac._primitives.linalg_solves import inv, solve_p
-from fjac._rules import defjvp, defvjp, jvp_rules
+from fjac._rules import declare_real_closed, defjvp, defvjp, jvp_rules
 
 __all__ = ["cholesky_p", "eigh_p", "svd_p", "svdvals_p", "qr_p", "singular_rank_p"]
 
@@ -272,3 +272,6 @@ singular_rank_p = Primitive(
 # batches by putting the batch axis in front and calling it once.
 for _prim in (cholesky_p, eigh_p, svd_p, svdvals_p, qr_p, singular_rank_p):
     batch_leading(_prim)
+
+# Real arguments give real results.
+declare_real_closed(globals())

@@ -26,6 +26,7 @@ from fjac._primitives.base import (
 from fjac._rules import (
     basis_rules,
     batch_rules,
+    declare_real_closed,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -283,3 +284,6 @@ def triu(m: Array, k: int = 0) -> Array:
     s = shape_of(m)
     rows, cols = (s[0], s[0]) if len(s) == 1 else s[-2:]
     return _triangle(m, ~np.tri(rows, cols, int(k) - 1, dtype=bool))
+
+# Real arguments give real results.
+declare_real_closed(globals())

@@ -19,7 +19,7 @@ from fjac._primitives import base, base_indexing, nondiff
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, reduce_sum
 from fjac._primitives.combinators import linear
 from fjac._primitives.shape import concatenate
-from fjac._rules import defjvp, defvjp
+from fjac._rules import declare_real_closed, defjvp, defvjp
 
 Array = Any
 
@@ -180,3 +180,6 @@ defvjp(min_p, _extremum_vjp)
 for _prim in (prod_p, max_p, min_p, cumprod_p):
     batch_axis_param(_prim)
 
+
+# Real arguments give real results.
+declare_real_closed(globals())

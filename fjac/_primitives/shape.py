@@ -24,6 +24,7 @@ from fjac._primitives.base_indexing import (
     scatter_add,
 )
 from fjac._rules import (
+    declare_real_closed,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -150,3 +151,6 @@ defvjp(sort_p, lambda g, ans, x, **p: bind(unpermute_p, x, g, **p))
 
 
 keep_residuals("shapes", concatenate_p)
+
+# Real arguments give real results.
+declare_real_closed(globals())
