@@ -216,3 +216,13 @@ def test_pad_traced_constant_value_is_differentiated():
 def test_errors_name_the_problem(call, error, words):
     with pytest.raises(error, match=words):
         fjac.grad(lambda x: fnp.sum(call(x)[0]))(rand(6))
+
+
+def test_concatenate_with_axis_none_flattens_as_numpy_does():
+    x, v = np.arange(6.0).reshape(2, 3), np.array([7.0, 8.0])
+    for concat in (fnp.concatenate, np.concatenate):
+        out = fjac.vmap(lambda x: concat([x, v, x], axis=None))(np.stack([x, x]))
+        np.testing.assert_array_equal(out[0], np.concatenate([x, v, x], axis=None))
+    weights = np.arange(12.0)
+    g = fjac.grad(lambda x: fnp.sum(np.concatenate([x, x ** 2], axis=None) * weights))(x)
+    np.testing.assert_allclose(g, (weights[:6] + 2 * x.ravel() * weights[6:]).reshape(2, 3))

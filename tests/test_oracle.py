@@ -982,12 +982,6 @@ def check_value_against_jax(case: Case, m: Any = fnp) -> None:
 # Disagreements with JAX found by this oracle (JAX and NumPy agree in each): row id -> a
 # reason with a repro. These are fjac defects, left to be fixed; strict, so a fix shows up.
 DISAGREEMENTS: dict[str, str] = {
-    "concatenate[axis=None]": (
-        "fjac.numpy.concatenate ignores axis=None (NumPy and JAX flatten the inputs first) and "
-        "joins along axis 0: x = np.ones((2, 3)); fnp.concatenate([x, x], axis=None).shape is "
-        "(4, 3), np.concatenate([x, x], axis=None).shape and jnp's are (12,); with inputs of "
-        "different ranks it raises ValueError. np.concatenate on tracers does the same."
-    ),
     "average[int weights,returned]": (
         "fjac.numpy.average(..., returned=True) returns the sum of integer weights as int64; "
         "NumPy and JAX return it in the result's float dtype: x = np.ones((2, 3)); "

@@ -44,7 +44,15 @@ moveaxis = implements(np.moveaxis)(B.moveaxis)
 expand_dims = implements(np.expand_dims)(B.expand_dims)
 squeeze = implements(np.squeeze, method="squeeze")(B.squeeze)
 stack = implements(np.stack)(_stack)
-concatenate = implements(np.concatenate)(P.concatenate)
+
+
+@implements(np.concatenate)
+def concatenate(arrays: Sequence[Array], axis: int | None = 0) -> Array:
+    """Join arrays along an existing axis; with ``axis=None``, the flattened arrays (as NumPy
+    does)."""
+    if axis is None:
+        return P.concatenate([B.ravel(a) for a in arrays], axis=0)
+    return P.concatenate(arrays, axis=axis)
 
 
 def _split_bounds(n: int, indices_or_sections: Any, equal: bool) -> tuple[tuple[int, int], ...]:
