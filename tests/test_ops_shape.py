@@ -221,7 +221,7 @@ def test_errors_name_the_problem(call, error, words):
 def test_concatenate_with_axis_none_flattens_as_numpy_does():
     x, v = np.arange(6.0).reshape(2, 3), np.array([7.0, 8.0])
     for concat in (fnp.concatenate, np.concatenate):
-        out = fjac.vmap(lambda x: concat([x, v, x], axis=None))(np.stack([x, x]))
+        out = fjac.vmap(lambda x, concat=concat: concat([x, v, x], axis=None))(np.stack([x, x]))
         np.testing.assert_array_equal(out[0], np.concatenate([x, v, x], axis=None))
     weights = np.arange(12.0)
     g = fjac.grad(lambda x: fnp.sum(np.concatenate([x, x ** 2], axis=None) * weights))(x)
