@@ -295,3 +295,12 @@ def test_max_and_min_of_empty_reductions_with_initial():
             np.testing.assert_array_equal(got, want)
             assert np.result_type(got) == np.result_type(want)
     assert fjac.grad(lambda m: fnp.max(np.zeros(0), initial=m))(2.0) == 1.0
+
+
+def test_average_returns_the_weight_sum_in_the_results_dtype():
+    x = np.ones((2, 3))
+    for w in (np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0], dtype=np.float32)):
+        avg, scale = fnp.average(x, axis=1, weights=w, returned=True)
+        expected = np.average(x, axis=1, weights=w, returned=True)[1]
+        assert scale.dtype == expected.dtype == np.float64
+        np.testing.assert_array_equal(scale, expected)

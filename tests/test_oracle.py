@@ -982,12 +982,6 @@ def check_value_against_jax(case: Case, m: Any = fnp) -> None:
 # Disagreements with JAX found by this oracle (JAX and NumPy agree in each): row id -> a
 # reason with a repro. These are fjac defects, left to be fixed; strict, so a fix shows up.
 DISAGREEMENTS: dict[str, str] = {
-    "average[int weights,returned]": (
-        "fjac.numpy.average(..., returned=True) returns the sum of integer weights as int64; "
-        "NumPy and JAX return it in the result's float dtype: x = np.ones((2, 3)); "
-        "fnp.average(x, axis=1, weights=np.array([1, 2, 3]), returned=True)[1].dtype is int64, "
-        "np.average's and jnp.average's are float64."
-    ),
 }
 
 

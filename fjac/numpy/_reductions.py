@@ -239,6 +239,8 @@ def average(
         if zero is not None and np.any(zero):
             raise ZeroDivisionError("average: the weights sum to zero and cannot be normalized")
         avg = E.divide(sum(a * w, axes, keepdims=keepdims), scale)
+        if dtype_of(scale) != dtype_of(avg):  # NumPy sums the weights in the result's dtype
+            scale = B.astype(scale, dtype_of(avg))
         scale = B.broadcast_to(scale, shape_of(avg))
     return (avg, scale) if returned else avg
 
