@@ -9,10 +9,12 @@ import numpy as np
 from fjac.errors import UnsupportedOperationError
 
 __all__ = ["float0", "is_float", "zeros_float0", "dtype_of", "kind_name", "complex_error",
-           "refuse_complex", "REAL"]
+           "refuse_complex", "REAL", "REAL_SCALARS"]
 
 #: A real dtype, the default of the hot paths' ``getattr(out, "dtype", REAL)``.
 REAL: np.dtype[Any] = np.dtype(np.float64)
+#: Constants known to be real without reading a dtype.
+REAL_SCALARS = (float, int, bool)
 
 #: The dtype of the (always zero) cotangent or tangent of an integer or boolean value: it has no
 #: storage and no arithmetic, so it cannot be mistaken for data. The same idea as JAX's float0.

@@ -13,6 +13,7 @@ from fjac import _transform_io
 from fjac._core import MainTrace, Primitive, Tracer, bind, convert, new_main, shape_of
 from fjac._dtypes import (
     REAL,
+    REAL_SCALARS,
     complex_error,
     dtype_of,
     float0,
@@ -20,7 +21,7 @@ from fjac._dtypes import (
     kind_name,
     refuse_complex,
 )
-from fjac._rules import REAL_SCALARS, PartialsJVP, jvp_rules, real_closed
+from fjac._rules import PartialsJVP, jvp_rules, real_closed
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [

@@ -34,7 +34,6 @@ __all__ = [
     "basis_rules",
     "value_shaped",
     "real_closed",
-    "REAL_SCALARS",
     "declare_real_closed",
 ]
 
@@ -192,10 +191,6 @@ value_shaped: dict[Primitive, Callable[..., bool]] = {}
 #: which refuse complex values (their rules are not yet right for them), then check only the
 #: constant arguments of a call instead of its result. A primitive not listed is checked.
 real_closed: set[Primitive] = set()
-
-#: Constants known to be real without reading a dtype.
-REAL_SCALARS = (float, int, bool)
-
 
 def declare_real_closed(namespace: dict[str, Any], *, except_: tuple[Primitive, ...] = ()) -> None:
     """Mark every primitive of a family module (its ``globals()``) as real-closed, but those

@@ -18,6 +18,7 @@ from fjac import _transform_io
 from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, convert, new_main, shape_of
 from fjac._dtypes import (
     REAL,
+    REAL_SCALARS,
     complex_error,
     dtype_of,
     float0,
@@ -26,7 +27,6 @@ from fjac._dtypes import (
     refuse_complex,
 )
 from fjac._rules import (
-    REAL_SCALARS,
     JointVJP,
     defvjp,
     real_closed,

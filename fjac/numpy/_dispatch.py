@@ -18,16 +18,13 @@ from fjac._core import Tracer
 from fjac._primitives.base import astype
 from fjac.errors import UnsupportedOperationError
 
-__all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "METHODS", "implements", "refuse_out",
+__all__ = ["UFUNCS", "UFUNC_METHODS", "FUNCTIONS", "implements", "refuse_out",
            "register_ufunc", "register_ufunc_method", "register_function", "array_ufunc",
            "array_function"]
 
 UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
 UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Any]] = {}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
-#: The tracer methods and operators declared with ``implements``, by name (each is also set
-#: on ``Tracer`` as it is declared).
-METHODS: dict[str, Any] = {}
 
 # Options of a ufunc call that change nothing when given their default value.
 _UFUNC_DEFAULTS = {"casting": "same_kind", "order": "K", "subok": True}
@@ -50,17 +47,16 @@ def implements(
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
         for target in targets:
             if isinstance(target, tuple):
-                UFUNC_METHODS[target] = fn
+                ufunc, ufunc_method = target
+                register_ufunc_method(ufunc, ufunc_method, fn)
             elif isinstance(target, np.ufunc):
-                UFUNCS[target] = fn
+                register_ufunc(target, fn)
             else:
-                FUNCTIONS[target] = fn
+                register_function(target, fn)
         for name in methods:
-            METHODS[name] = fn
             setattr(Tracer, name, fn)
         for name in swapped:
-            METHODS[name] = _swap(fn)
-            setattr(Tracer, name, METHODS[name])
+            setattr(Tracer, name, _swap(fn))
         return fn
 
     return declare
