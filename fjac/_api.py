@@ -42,28 +42,51 @@ def check_argnums(argnums: int | tuple[int, ...], nargs: int, transform: str) ->
     return tuple(out)
 
 
-def check_float_inputs(leaves: list[Any], args: Any, transform: str, allow_int: bool) -> None:
-    """Raise unless every differentiated leaf is floating (integers too when ``allow_int``)."""
+def check_float_inputs(
+    leaves: list[Any], args: Any, transform: str, allow_int: bool, *,
+    holomorphic: bool = False, complex_ok: bool = True,
+) -> None:
+    """Raise unless every differentiated leaf is floating, real or complex (integers too when
+    ``allow_int``; only complex ones when ``holomorphic``; only real ones unless
+    ``complex_ok``)."""
     for i, x in enumerate(leaves):
         dtype = dtype_of(x)
+        if holomorphic:
+            if dtype.kind == "c":
+                continue
+            raise TypeError(
+                f"{transform} with holomorphic=True differentiates complex inputs, but "
+                f"{_transform_io._leaf_name(args, i)} has dtype {dtype} ({kind_name(dtype)}); "
+                "pass it as a complex array (x.astype(complex)), or drop holomorphic=True"
+            )
         if is_float(dtype) or (allow_int and dtype.kind in "iub"):
             continue
         name = _transform_io._leaf_name(args, i)
+        if dtype.kind == "c":
+            if complex_ok:
+                continue
+            raise TypeError(
+                f"{transform} needs real inputs, but {name} has dtype {dtype}: the columns of "
+                "a forward-mode Jacobian are the tangents of real basis vectors. For a "
+                "holomorphic function pass holomorphic=True; otherwise use jacrev (jacobian), "
+                "or fjac.jvp along the directions you need"
+            )
         hint = (
             "pass a float array (e.g. x.astype(float))"
             + (", or allow_int=True to get float0 zero gradients" if dtype.kind in "iub" else "")
         )
         raise TypeError(
-            f"{transform} needs real floating-point inputs to differentiate, but {name} has "
-            f"dtype {dtype} ({kind_name(dtype)}); {hint}"
+            f"{transform} needs floating-point (real or complex) inputs to differentiate, but "
+            f"{name} has dtype {dtype} ({kind_name(dtype)}); {hint}"
         )
 
 
 _SCALAR_TYPES = (np.ndarray, np.float64, np.float32)
 
 
-def _check_scalar_output(out: Any, transform: str) -> None:
-    if type(out) in _SCALAR_TYPES and out.dtype.kind == "f" and out.shape == ():
+def _check_scalar_output(out: Any, transform: str, holomorphic: bool = False) -> None:
+    if type(out) in _SCALAR_TYPES and out.dtype.kind == "f" and out.shape == () \
+            and not holomorphic:
         return
     if out is None:
         raise TypeError(f"{transform} needs the function to return a real scalar, got None")
@@ -74,10 +97,20 @@ def _check_scalar_output(out: Any, transform: str) -> None:
             f"{transform} needs a scalar (0-d) output, got shape {shape}; use jacobian for "
             "non-scalar outputs, or reduce the output (e.g. sum it) first"
         )
+    if holomorphic:
+        if dtype.kind == "c":
+            return
+        raise TypeError(
+            f"{transform} with holomorphic=True differentiates a complex output, but the "
+            f"function returned dtype {dtype} ({kind_name(dtype)}); return a complex value, or "
+            "drop holomorphic=True"
+        )
     if dtype.kind == "c":
         raise TypeError(
-            f"{transform} does not differentiate complex outputs (got {dtype}); differentiate a "
-            "real-valued function of it, such as its squared magnitude"
+            f"{transform} needs a real-valued output, got dtype {dtype}. For a holomorphic "
+            "function pass holomorphic=True; otherwise differentiate a real-valued function of "
+            "the output (such as its squared magnitude), or use fjac.vjp with a complex "
+            "cotangent"
         )
     if not is_float(dtype):
         raise TypeError(
@@ -101,6 +134,7 @@ def value_and_grad(
     fun: Callable[..., Any],
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     allow_int: bool = False,
 ) -> Callable[..., Any]:
     """A function returning both ``fun``'s value and its gradient, from one forward pass.
@@ -116,13 +150,14 @@ def value_and_grad(
         >>> fjac.value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
         (array(5.), array([2., 4.]))
     """
-    return _value_and_grad(fun, argnums, has_aux, allow_int, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, "value_and_grad")
 
 
 def _value_and_grad(
     fun: Callable[..., Any],
     argnums: int | tuple[int, ...],
     has_aux: bool,
+    holomorphic: bool,
     allow_int: bool,
     transform: str,
 ) -> Callable[..., Any]:
@@ -131,7 +166,7 @@ def _value_and_grad(
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         x = args[pos] if 0 <= pos < len(args) else None
-        if type(x) is np.ndarray and x.dtype.kind == "f":
+        if type(x) is np.ndarray and x.dtype.kind == "f" and not holomorphic:
             # The common case, one float array, without flattening or a substituting closure.
             with new_main(VJPTrace, transform) as main:
                 tracer = main.new_input(x)
@@ -141,19 +176,21 @@ def _value_and_grad(
                     call = list(args)
                     call[pos] = tracer
                     out = fun(*call, **kwargs)
-            value, cts, aux = _pull_scalar(out, main, 1, has_aux, transform)
+            value, cts, aux = _pull_scalar(out, main, 1, has_aux, transform, False)
             g = _transform_io.cast_like(cts[0], x)
         else:
             nums = check_argnums(argnums, len(args), transform)
             diff = (args[nums[0]],) if len(nums) == 1 else tuple(args[i] for i in nums)
             leaves, tree = _transform_io.flatten_inputs(diff, transform)
-            check_float_inputs(leaves, diff, transform, allow_int)
+            check_float_inputs(leaves, diff, transform, allow_int, holomorphic=holomorphic)
 
             def partial(*diff_args: Any) -> Any:
                 return fun(*_substitute(args, nums, diff_args), **kwargs)
 
             out, main, in_nodes = vjp_flat(partial, leaves, tree, transform)
-            value, cts, aux = _pull_scalar(out, main, _count(in_nodes), has_aux, transform)
+            value, cts, aux = _pull_scalar(
+                out, main, _count(in_nodes), has_aux, transform, holomorphic
+            )
             grads = tree_unflatten(tree, _transform_io.input_cotangents(leaves, in_nodes, cts))
             g = grads[0] if isinstance(argnums, int) else grads
         if has_aux:
@@ -167,7 +204,7 @@ def _value_and_grad(
 
 
 def _pull_scalar(
-    out: Any, main: VJPTrace, num_inputs: int, has_aux: bool, transform: str
+    out: Any, main: VJPTrace, num_inputs: int, has_aux: bool, transform: str, holomorphic: bool
 ) -> tuple[Any, list[Any], Any]:
     """The value, the input cotangents and the aux of a traced scalar function's output."""
     out, aux = _transform_io.split_aux(out, has_aux, transform)
@@ -175,12 +212,13 @@ def _pull_scalar(
         value = out.primal  # an array, a NumPy scalar or a lower level's tracer
         if not isinstance(value, (np.ndarray, Tracer)):
             value = np.asarray(value)
-        _check_scalar_output(value, transform)
+        _check_scalar_output(value, transform, holomorphic)
         seed = _ONES.get(value.dtype) or value.dtype.type(1)  # immutable: rules may pass it on
-        cts = backward(main.tape, [(out.node, seed)], num_inputs, free=True)
+        cts = backward(main.tape, [(out.node, seed)], num_inputs, free=True,
+                       keep_real=main.complex)
     else:
         value = out if isinstance(out, Tracer) or out is None else _transform_io.as_output(out)
-        _check_scalar_output(value, transform)
+        _check_scalar_output(value, transform, holomorphic)
         cts = [None] * num_inputs
     main.tape.clear()
     if has_aux:
@@ -199,6 +237,7 @@ def grad(
     fun: Callable[..., Any],
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     allow_int: bool = False,
 ) -> Callable[..., Any]:
     """The gradient of a scalar-valued function, as a function of the same arguments.
@@ -211,6 +250,10 @@ def grad(
             undifferentiated.
         has_aux: ``fun`` returns ``(output, aux)``; the gradient function returns
             ``(gradient, aux)``.
+        holomorphic: ``fun`` is holomorphic, with complex inputs and a complex output; the
+            result is the complex derivative ``f'(z)``. Without it, the output must be real,
+            and the gradient of a complex input ``z = x + iy`` is ``∂f/∂x - i ∂f/∂y`` (JAX's
+            convention; ``docs/complex.md``).
         allow_int: integer and boolean inputs get ``fjac.float0`` zero gradients instead of
             raising.
 
@@ -228,7 +271,7 @@ def grad(
         >>> fjac.grad(lambda x: 3.0 * fnp.sin(x))(0.0)
         array(3.)
     """
-    value_and_grad_fun = _value_and_grad(fun, argnums, has_aux, allow_int, "grad")
+    value_and_grad_fun = _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, "grad")
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:

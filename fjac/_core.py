@@ -307,16 +307,21 @@ def as_array(x: Any) -> Any:
 
 
 def _convert_impl(x: Any, *, dtype: np.dtype[Any]) -> Any:
-    return as_array(x).astype(dtype, copy=False)
+    x = as_array(x)
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = x.real  # what astype keeps, without NumPy's ComplexWarning
+    return x.astype(dtype, copy=False)
 
 
-# A change of floating-point precision (float32 <-> float64), differentiable; casts to integer
-# or boolean dtypes are a separate, non-differentiable primitive.
+# A change of floating-point dtype (float32 <-> float64, real <-> complex: to real keeps the
+# real part), differentiable; casts to integer or boolean dtypes are a separate,
+# non-differentiable primitive.
 convert_p = Primitive("convert_element_type", _convert_impl)
 
 
 def convert(x: Any, dtype: np.dtype[Any]) -> Any:
-    """``x`` as floating dtype ``dtype``, traced (derivatives are cast back the other way)."""
+    """``x`` as floating dtype ``dtype`` (real or complex), traced (derivatives are cast back
+    the other way: a complex cotangent of a real value keeps its real part)."""
     return bind(convert_p, x, dtype=np.dtype(dtype))
 
 

@@ -26,7 +26,7 @@ from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
 from fjac._dtypes import dtype_of, is_float
 from fjac._jit import check_closed_over
 from fjac._primitives.base import move_batch_axis
-from fjac._rules import batch_rules, defvjp_joint, jvp_rules, vjp_fwd_rules
+from fjac._rules import batch_rules, declare_complex, defvjp_joint, jvp_rules, vjp_fwd_rules
 from fjac._vjp import vjp
 from fjac._vmap import vmap
 from fjac.tree import (
@@ -464,3 +464,7 @@ class custom_vjp(_CustomFunction):
         assert out_tree.tree is not None
         return tree_unflatten(out_tree.tree, list(outs))
 
+
+# The user's rules are the user's: with complex values they are read in JAX's convention (a
+# cotangent pairs with a tangent as Re(sum(ct * t))), as fjac's own are (docs/complex.md).
+declare_complex(custom_jvp_call_p, custom_vjp_call_p)

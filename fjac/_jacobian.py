@@ -35,12 +35,29 @@ from fjac.tree import PyTreeDef, tree_unflatten
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian"]
 
 
-def _check_float_outputs(leaves: list[Any], transform: str) -> None:
+def _check_float_outputs(
+    leaves: list[Any], transform: str, holomorphic: bool, complex_ok: bool
+) -> None:
     for x in leaves:
         dtype = dtype_of(x)
-        if not is_float(dtype):
+        if holomorphic:
+            if dtype.kind == "c":
+                continue
             raise TypeError(
-                f"{transform} needs real floating-point outputs, but the function returned a "
+                f"{transform} with holomorphic=True differentiates complex outputs, but the "
+                f"function returned a leaf of dtype {dtype} ({kind_name(dtype)}); return "
+                "complex values, or drop holomorphic=True"
+            )
+        if dtype.kind == "c" and not complex_ok:
+            raise TypeError(
+                f"{transform} needs real outputs, but the function returned a leaf of dtype "
+                f"{dtype}: the rows of a reverse-mode Jacobian are the cotangents of real basis "
+                "vectors. For a holomorphic function pass holomorphic=True; otherwise use "
+                "jacfwd, or fjac.vjp with the cotangents you need"
+            )
+        if not is_float(dtype) and dtype.kind != "c":
+            raise TypeError(
+                f"{transform} needs floating-point outputs, but the function returned a "
                 f"leaf of dtype {dtype} ({kind_name(dtype)}); integer and boolean outputs have "
                 "no derivative (return them as aux with has_aux=True)"
             )
@@ -89,7 +106,8 @@ def _reverse_blocks(
                     (node, e) for node, e in zip(out_nodes, seed_batch)
                     if node is not None and e is not None
                 ]
-                cts = backward(main.tape, seeds, len(leaves), free=len(spans) == 1)
+                cts = backward(main.tape, seeds, len(leaves), free=len(spans) == 1,
+                               keep_real=main.complex)
                 rows = [
                     None if ct is None
                     else _transform_io.cast_like(batch_front(ct, bmain, hi - lo), x)
@@ -101,7 +119,7 @@ def _reverse_blocks(
                 (node, e[0]) for node, e in zip(out_nodes, basis)
                 if node is not None and e is not None
             ]
-            cts = backward(main.tape, seeds, len(leaves), free=False)
+            cts = backward(main.tape, seeds, len(leaves), free=False, keep_real=main.complex)
             rows = [
                 None if ct is None else base.expand_dims(_transform_io.cast_like(ct, x), 0)
                 for ct, x in zip(cts, leaves)
@@ -134,13 +152,14 @@ def _nest(out_tree: PyTreeDef, in_tree: PyTreeDef, blocks: list[list[Any]], sing
 
 def _prepare(
     fun: Callable[..., Any], argnums: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-    transform: str,
+    transform: str, holomorphic: bool, complex_ok: bool,
 ) -> tuple[Callable[..., Any], list[Any], PyTreeDef]:
     """The function of the differentiated arguments alone, and their checked leaves."""
     nums = check_argnums(argnums, len(args), transform)
     diff = tuple(args[i] for i in nums)
     leaves, tree = _transform_io.flatten_inputs(diff, transform)
-    check_float_inputs(leaves, diff, transform, allow_int=False)
+    check_float_inputs(leaves, diff, transform, allow_int=False, holomorphic=holomorphic,
+                       complex_ok=complex_ok)
 
     def partial(*diff_args: Any) -> Any:
         return fun(*_substitute(args, nums, diff_args), **kwargs)
@@ -168,6 +187,7 @@ def jacobian(
     fun: Callable[..., Any],
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     *,
     vectorize: bool = True,
     chunk_size: int | None = None,
@@ -183,6 +203,9 @@ def jacobian(
         argnums: the positional argument(s) to differentiate (an int, or a tuple of ints).
         has_aux: ``fun`` returns ``(output, aux)``; the Jacobian function returns
             ``(jacobian, aux)``.
+        holomorphic: ``fun`` is holomorphic, from complex inputs to complex outputs; the
+            result is the complex Jacobian. Without it, the outputs must be real; complex
+            inputs get rows in JAX's convention (``docs/complex.md``).
         vectorize: run all basis vectors as one batched backward pass (default); with False,
             one backward pass per basis vector.
         chunk_size: with ``vectorize``, at most this many basis vectors per backward pass.
@@ -208,11 +231,12 @@ def jacobian(
 
     @functools.wraps(fun)
     def jacobian_fun(*args: Any, **kwargs: Any) -> Any:
-        partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform)
+        partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform, holomorphic,
+                                            True)
         out, main, _ = vjp_flat(partial, leaves, in_tree, transform)
         out, aux = _transform_io.split_aux(out, has_aux, transform)
         out_leaves, out_nodes, out_tree = unwrap_output(out, main)
-        _check_float_outputs(out_leaves, transform)
+        _check_float_outputs(out_leaves, transform, holomorphic, False)
         blocks = _reverse_blocks(main, out_leaves, out_nodes, leaves, vectorize, chunk_size)
         jac = _nest(out_tree, in_tree, blocks, isinstance(argnums, int))
         if has_aux:
@@ -230,6 +254,7 @@ def jacfwd(
     fun: Callable[..., Any],
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     *,
     vectorize: bool = True,
     chunk_size: int | None = None,
@@ -252,7 +277,8 @@ def jacfwd(
 
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
-        partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform)
+        partial, leaves, in_tree = _prepare(fun, argnums, args, kwargs, transform, holomorphic,
+                                            False)
         in_shapes = [shape_of(x) for x in leaves]
         in_sizes = [_size(s) for s in in_shapes]
         spans = _chunks(sum(in_sizes), vectorize, chunk_size) or [(0, 0)]
@@ -274,7 +300,7 @@ def jacfwd(
                 out_leaves, out_tangents, out_tree = unwrap_jvp_output(out, main)
                 columns = [base.expand_dims(t, 0) for t in out_tangents]
             if not pieces:
-                _check_float_outputs(out_leaves, transform)
+                _check_float_outputs(out_leaves, transform, holomorphic, True)
                 pieces = [[[] for _ in leaves] for _ in out_leaves]
             for k, col in enumerate(columns):
                 for i, part in enumerate(_split_rows(col, in_sizes, lo, hi)):
@@ -286,7 +312,8 @@ def jacfwd(
             row = []
             for i, x in enumerate(leaves):
                 # columns J eⱼ are shaped like y: join them first, then move the input axes last
-                block = _block(pieces[k][i], in_shapes[i], y_shape, dtype_of(x))
+                block = _block(pieces[k][i], in_shapes[i], y_shape,
+                               np.result_type(dtype_of(x), dtype_of(y)))
                 row.append(_move_front_to_back(block, len(in_shapes[i]), len(y_shape)))
             blocks.append(row)
         jac = _nest(out_tree, in_tree, blocks, isinstance(argnums, int))
@@ -305,7 +332,8 @@ def _move_front_to_back(block: Any, n_front: int, n_back: int) -> Any:
 
 
 def hessian(
-    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The Hessian of a scalar function: ``jacfwd(jacobian(fun))``, forward over reverse.
 
@@ -318,4 +346,4 @@ def hessian(
         array([[ 6.,  0.],
                [ 0., 12.]])
     """
-    return jacfwd(jacobian(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacobian(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)

@@ -12,16 +12,15 @@ from typing import Any
 from fjac import _transform_io
 from fjac._core import MainTrace, Primitive, Tracer, bind, convert, new_main, shape_of
 from fjac._dtypes import (
-    REAL,
     REAL_SCALARS,
-    complex_error,
+    any_complex,
     dtype_of,
     float0,
     is_float,
+    is_inexact,
     kind_name,
-    refuse_complex,
 )
-from fjac._rules import PartialsJVP, jvp_rules, real_closed
+from fjac._rules import PartialsJVP, check_complex, jvp_rules, real_closed
 from fjac.tree import PyTreeDef, keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = [
@@ -47,8 +46,14 @@ class JVPTracer(Tracer):
 class JVPTrace(MainTrace):
     """Forward-mode interpretation: apply each primitive's jvp rule to (primals, tangents)."""
 
-    __slots__ = ()
+    __slots__ = ("complex",)
     kind = "jvp"
+
+    def __init__(self, level: int, transform: str) -> None:
+        super().__init__(level, transform)
+        #: Has a complex value reached this trace? Until one has, its tracers are real, and a
+        #: call to a real-closed primitive with real constants needs no dtype check.
+        self.complex = False
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if len(args) == 1 and not prim.nondiff:
@@ -59,9 +64,8 @@ class JVPTrace(MainTrace):
                 x = args[0]
                 p = x.primal
                 out = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
-                # (a tracer of this trace is real: see VJPTrace._process_unary)
-                if prim not in real_closed and getattr(out, "dtype", REAL).kind == "c":
-                    refuse_complex(prim, out, self.transform)
+                if self.complex or prim not in real_closed:
+                    check_complex(self, prim, (p,), out)
                 return JVPTracer(self, out, rule.partials[0](x.tangent, out, p, **params))
         primals = list(args)
         tangents: list[Any] = [None] * len(args)
@@ -80,12 +84,12 @@ class JVPTrace(MainTrace):
         rule = jvp_rules[prim]
         if type(rule) is PartialsJVP:  # the common case, inlined: one partial per argument
             out = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
-            if not real and getattr(out, "dtype", REAL).kind == "c":
-                refuse_complex(prim, out, self.transform)
+            if self.complex or not real:
+                check_complex(self, prim, primals, out)
             tangent = rule.tangent(out, primals, tangents, params)
             return out if tangent is None else JVPTracer(self, out, tangent)
         out, tangent = rule(primals, tangents, **params)
-        refuse_complex(prim, out, self.transform)
+        check_complex(self, prim, primals, out)
         if prim.multiple_results:
             return tuple(
                 o if t is None else JVPTracer(self, o, t)
@@ -103,6 +107,7 @@ def jvp_flat(
     """Trace ``fun(*args)`` in forward mode; a leaf whose tangent is ``None`` stays constant."""
     with new_main(JVPTrace, transform) as main:
         args = [p if t is None else JVPTracer(main, p, t) for p, t in zip(primals, tangents)]
+        main.complex = any_complex([p for p, t in zip(primals, tangents) if t is not None])
         out = fun(*tree_unflatten(in_tree, args))
     return out, main
 
@@ -139,13 +144,15 @@ def _check_tangents(primals: list[Any], tangents: Any, p_tree: PyTreeDef) -> lis
                 f"{shape_of(p)}; each tangent must have its primal's shape"
             )
         p_dtype, t_dtype = dtype_of(p), dtype_of(t)
-        if p_dtype.kind == "c":
-            raise complex_error(f"primal {keystr(path)}", p_dtype, "jvp")
-        if is_float(p_dtype):
-            if not is_float(t_dtype):
+        if is_inexact(p_dtype):
+            if not (is_float(t_dtype) or (t_dtype.kind == "c" and p_dtype.kind == "c")):
+                kind = "complex or real" if p_dtype.kind == "c" else "real"
                 raise TypeError(
                     f"jvp: {where} has dtype {t_dtype} ({kind_name(t_dtype)}), but its primal "
-                    f"is {p_dtype}; tangents of floating-point primals must be floating-point"
+                    f"is {p_dtype}; a tangent of a {kind_name(p_dtype)} primal must be "
+                    f"{kind} floating-point"
+                    + (" (a real primal's tangents are real: take the real part, or make "
+                       "the primal complex)" if t_dtype.kind == "c" else "")
                 )
             t = _transform_io.as_input(t, where, "jvp")
             out.append(t if t_dtype == p_dtype else convert(t, p_dtype))

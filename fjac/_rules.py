@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fjac._core import Primitive, add_any, bind
+from fjac._dtypes import any_complex, refuse_complex
 
 __all__ = [
     "jvp_rules",
@@ -35,6 +36,9 @@ __all__ = [
     "value_shaped",
     "real_closed",
     "declare_real_closed",
+    "complex_rules",
+    "declare_complex",
+    "check_complex",
 ]
 
 
@@ -187,10 +191,32 @@ value_shaped: dict[Primitive, Callable[..., bool]] = {}
 # complex values (read by fjac._jvp and fjac._vjp)
 
 
-#: Primitives whose result is real whenever their arguments are: the differentiating traces,
-#: which refuse complex values (their rules are not yet right for them), then check only the
-#: constant arguments of a call instead of its result. A primitive not listed is checked.
+#: Primitives whose result is real whenever their arguments are. While no complex value has
+#: reached a differentiating trace, it checks only the constant arguments of a call to one of
+#: these instead of reading the result's dtype. A primitive not listed is checked.
 real_closed: set[Primitive] = set()
+
+#: Primitives whose derivative rules are right for complex values, under JAX's convention (a
+#: cotangent pairs with a tangent as ``Re(sum(ct * t))``: linear maps transpose without
+#: conjugation). A differentiating trace refuses a complex argument or result of any other
+#: primitive, naming it, rather than return a wrong derivative.
+complex_rules: set[Primitive] = set()
+
+
+def declare_complex(*prims: Primitive) -> None:
+    """Declare that the rules of ``prims`` are right for complex values."""
+    complex_rules.update(prims)
+
+
+def check_complex(main: Any, prim: Primitive, primals: Any, out: Any) -> None:
+    """Note on ``main`` (a differentiating trace) that complex values have reached it, or
+    refuse them where ``prim``'s rules are only right for real values."""
+    if prim in complex_rules:
+        if not main.complex and any_complex(out):
+            main.complex = True
+    elif any_complex(out) or any_complex(primals):
+        refuse_complex(prim, primals, out, main.transform)
+
 
 def declare_real_closed(namespace: dict[str, Any], *, except_: tuple[Primitive, ...] = ()) -> None:
     """Mark every primitive of a family module (its ``globals()``) as real-closed, but those

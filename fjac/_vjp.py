@@ -17,17 +17,17 @@ import numpy as np
 from fjac import _transform_io
 from fjac._core import MainTrace, Primitive, Tracer, add_any, bind, convert, new_main, shape_of
 from fjac._dtypes import (
-    REAL,
     REAL_SCALARS,
-    complex_error,
+    any_complex,
     dtype_of,
     float0,
     is_float,
+    is_inexact,
     kind_name,
-    refuse_complex,
 )
 from fjac._rules import (
     JointVJP,
+    check_complex,
     defvjp,
     real_closed,
     residual_policy,
@@ -64,12 +64,16 @@ Node = tuple[Primitive, dict[str, Any], tuple[Any, ...], Any, tuple[tuple[int, i
 class VJPTrace(MainTrace):
     """Reverse-mode interpretation: compute the primal output and record a tape node."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "complex")
     kind = "vjp"
 
     def __init__(self, level: int, transform: str) -> None:
         super().__init__(level, transform)
         self.tape: list[Node | None] = []
+        #: Has a complex value reached this trace? Until one has, its tracers are real, and a
+        #: call to a real-closed primitive with real constants needs no dtype check; after,
+        #: the backward pass keeps the cotangents of real values real.
+        self.complex = False
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if not prim.multiple_results:
@@ -94,7 +98,7 @@ class VJPTrace(MainTrace):
             ans = bind(prim, *primals, **params) if nested else prim.impl(*primals, **params)
         if prim.nondiff:
             return ans
-        refuse_complex(prim, ans, self.transform)
+        check_complex(self, prim, primals, ans)
         node = self._record(prim, params, tuple(primals), ans, parents)
         if prim.multiple_results:
             return self._project(ans, node)
@@ -106,10 +110,10 @@ class VJPTrace(MainTrace):
         ans = bind(prim, p, **params) if isinstance(p, Tracer) else prim.impl(p, **params)
         if prim.nondiff:
             return ans
-        # (a tracer of this trace is real, so only a primitive not known to keep real values
-        # real can make it complex)
-        if prim not in real_closed and getattr(ans, "dtype", REAL).kind == "c":
-            refuse_complex(prim, ans, self.transform)
+        # (while no complex value has reached this trace its tracers are real, so only a
+        # primitive not known to keep real values real can make one complex)
+        if self.complex or prim not in real_closed:
+            check_complex(self, prim, (p,), ans)
         return VJPTracer(self, ans, self._record(prim, params, (p,), ans, ((0, x.node),)))
 
     def _process_binary(self, prim: Primitive, x: Any, y: Any, params: dict[str, Any]) -> Any:
@@ -128,14 +132,13 @@ class VJPTrace(MainTrace):
             ans = prim.impl(x, y, **params)
         if prim.nondiff:
             return ans
-        # (only a constant argument, or a primitive not known to keep real values real, can
-        # make a complex result)
+        # (while no complex value has reached this trace, only a constant argument or a
+        # primitive not known to keep real values real can make a complex result)
         constant = None if len(parents) == 2 else y if parents[0][0] == 0 else x
-        maybe_complex = prim not in real_closed or (
+        if self.complex or prim not in real_closed or (
             constant is not None and type(constant) not in REAL_SCALARS
-        )
-        if maybe_complex and getattr(ans, "dtype", REAL).kind == "c":
-            refuse_complex(prim, ans, self.transform)
+        ):
+            check_complex(self, prim, (x, y), ans)
         return VJPTracer(self, ans, self._record(prim, params, (x, y), ans, parents))
 
     def _record(
@@ -230,12 +233,17 @@ def _accumulate_tuple(prev: tuple[Any, ...], ct: tuple[Any, ...]) -> tuple[Any, 
 
 
 def backward(
-    tape: list[Node | None], seeds: Sequence[tuple[int, Any]], num_inputs: int, *, free: bool
+    tape: list[Node | None], seeds: Sequence[tuple[int, Any]], num_inputs: int, *, free: bool,
+    keep_real: bool = False,
 ) -> list[Any]:
     """Propagate the seed cotangents ``(node, g)`` to the first ``num_inputs`` nodes.
 
     Returns one cotangent per input node, ``None`` for a symbolic zero. With ``free``, each
-    node's residuals are dropped as soon as it has run (for a tape used only once).
+    node's residuals are dropped as soon as it has run (for a tape used only once). With
+    ``keep_real`` (the tape holds complex values), a complex cotangent reaching a real value
+    is replaced by its real part: the transpose of a real value's embedding in the complex
+    numbers (an argument NumPy promoted) under JAX's convention. The input nodes' cotangents
+    are cast to the inputs' dtypes by the caller.
     """
     cts: list[Any] = [None] * len(tape)
     start = -1
@@ -268,6 +276,8 @@ def backward(
                 ct = rules(pos, g, ans, *primals, **params)
             if ct is None:
                 continue
+            if keep_real and parent >= num_inputs and type(ct) is not tuple:
+                ct = _real_for(ct, tape[parent])
             prev = cts[parent]
             if prev is None:
                 cts[parent] = ct
@@ -280,11 +290,21 @@ def backward(
     return cts[:num_inputs]
 
 
+def _real_for(ct: Any, entry: Node | None) -> Any:
+    """``ct`` as the cotangent of the result of tape node ``entry``: its real part when that
+    result is real."""
+    if entry is not None and any_complex(ct):
+        dtype = dtype_of(entry[3])
+        if dtype.kind != "c":
+            return convert(ct, dtype)
+    return ct
+
+
 class _Pullback:
     """The ``vjp_fn`` returned by ``vjp``: maps an output cotangent to input cotangents."""
 
     __slots__ = ("_tape", "_in_leaves", "_in_nodes", "_in_tree", "_out_leaves", "_out_nodes",
-                 "_out_tree", "_num_inputs")
+                 "_out_tree", "_num_inputs", "_complex")
 
     def __init__(
         self,
@@ -295,7 +315,9 @@ class _Pullback:
         out_leaves: list[Any],
         out_nodes: list[int | None],
         out_tree: PyTreeDef,
+        complex_: bool,
     ) -> None:
+        self._complex = complex_
         self._tape = tape
         self._in_leaves = in_leaves
         self._in_nodes = in_nodes
@@ -308,7 +330,8 @@ class _Pullback:
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
         cts = _check_cotangent(cotangent, self._out_tree, self._out_leaves)
         seeds = [(n, g) for n, g in zip(self._out_nodes, cts) if n is not None]
-        in_cts = backward(self._tape, seeds, self._num_inputs, free=False)
+        in_cts = backward(self._tape, seeds, self._num_inputs, free=False,
+                          keep_real=self._complex)
         leaves = _transform_io.input_cotangents(self._in_leaves, self._in_nodes, in_cts)
         return tree_unflatten(self._in_tree, leaves)  # type: ignore[no-any-return]
 
@@ -334,11 +357,12 @@ def _check_cotangent(cotangent: Any, out_tree: PyTreeDef, out_leaves: list[Any])
                 f"{where} has shape {shape_of(ct)}, but the output it belongs to has shape "
                 f"{shape_of(out)}; pass a cotangent shaped like the output"
             )
-        if is_float(out_dtype):
-            if not is_float(ct_dtype):
+        if is_inexact(out_dtype):
+            if not (is_float(ct_dtype) or (ct_dtype.kind == "c" and out_dtype.kind == "c")):
+                kind = "complex or real" if out_dtype.kind == "c" else "real"
                 raise TypeError(
                     f"{where} has dtype {ct_dtype} ({kind_name(ct_dtype)}), but the output is "
-                    f"{out_dtype}; pass a floating-point cotangent"
+                    f"{out_dtype}; pass a {kind} floating-point cotangent"
                 )
             if ct_dtype != out_dtype:
                 ct = convert(ct, out_dtype)
@@ -366,7 +390,9 @@ def vjp_flat(
         args: list[Any] = []
         nodes: list[int | None] = []
         for x in in_leaves:
-            if is_float(dtype_of(x)):
+            dtype = dtype_of(x)
+            if is_inexact(dtype):
+                main.complex = main.complex or dtype.kind == "c"
                 t = main.new_input(x)
                 args.append(t)
                 nodes.append(t.node)
@@ -419,13 +445,11 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         array([2.        , 1.08060461])
     """
     in_leaves, in_tree = _transform_io.flatten_inputs(primals, "vjp")
-    for i, x in enumerate(in_leaves):
-        if dtype_of(x).kind == "c":
-            raise complex_error(_transform_io._leaf_name(primals, i), dtype_of(x), "vjp")
     out, main, in_nodes = vjp_flat(fun, in_leaves, in_tree, "vjp")
     out, aux = _transform_io.split_aux(out, has_aux, "vjp")
     out_leaves, out_nodes, out_tree = unwrap_output(out, main)
-    pullback = _Pullback(main.tape, in_leaves, in_nodes, in_tree, out_leaves, out_nodes, out_tree)
+    pullback = _Pullback(main.tape, in_leaves, in_nodes, in_tree, out_leaves, out_nodes, out_tree,
+                         main.complex)
     primal_out = tree_unflatten(out_tree, out_leaves)
     if has_aux:
         return primal_out, pullback, _transform_io.unwrap_aux(aux, main)

@@ -23,6 +23,9 @@ protocols and, optionally, as a tracer method)::
 Rules must be written with fjac operations (tracers' operators, ``fjac.numpy``), never with
 NumPy on values that may be traced: that is what makes the derivative differentiable again.
 ``register_function(np.some_function, cube)`` makes unmodified NumPy code call it on tracers.
+A primitive's rules are taken to be for real values only: a differentiating transform refuses
+a complex argument or result of it, until ``declare_complex(prim)`` says its rules are right
+for complex values too, in JAX's convention (docs/complex.md).
 See docs/extending.md for a worked example.
 """
 
@@ -38,6 +41,7 @@ from fjac._primitives.base import (
 from fjac._primitives.combinators import defop, linear, nondiff, unary
 from fjac._rules import (
     batch_rules,
+    declare_complex,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -76,4 +80,5 @@ __all__ = [
     "linear",
     "nondiff",
     "implements",
+    "declare_complex",
 ]

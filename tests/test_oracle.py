@@ -740,6 +740,85 @@ case("concatenate", lambda m, x, y: m.concatenate([x, y], axis=None), normal(2, 
 case("average", lambda m, x: m.average(x, axis=1, weights=np.array([1, 2, 3]), returned=True),
      normal(2, 3), label="int weights,returned")
 
+# --- complex values (JAX's convention: a cotangent pairs with a tangent as Re(sum(ct * t))) --
+# Complex arguments get complex tangents, complex outputs complex cotangents. Inputs keep
+# away from branch cuts (of log, sqrt, the inverse functions) and from 0 (abs, angle).
+
+
+def cnormal(*shape: int) -> np.ndarray:
+    return normal(*shape) + 1j * normal(*shape)
+
+
+def cright(*shape: int) -> np.ndarray:
+    """Re z in (0.5, 2.5): off the cuts of log, sqrt and the powers."""
+    return positive(*shape) + 1j * normal(*shape)
+
+
+def csmall(*shape: int) -> np.ndarray:
+    """|Re z|, |Im z| < 0.6: off the cuts of arcsin, arccos, arctan, arctanh."""
+    return uniform(-0.6, 0.6, *shape) + 1j * uniform(-0.6, 0.6, *shape)
+
+
+COMPLEX_UNARY: dict[str, Callable[..., np.ndarray]] = {
+    "negative": cnormal, "positive": cnormal, "exp": cnormal, "exp2": cnormal,
+    "expm1": cnormal, "log": cright, "log2": cright, "log10": cright, "log1p": cright,
+    "sqrt": cright, "square": cnormal, "reciprocal": cright, "sin": cnormal, "cos": cnormal,
+    "tan": csmall, "arcsin": csmall, "arccos": csmall, "arctan": csmall, "sinh": cnormal,
+    "cosh": cnormal, "tanh": csmall, "arcsinh": csmall, "arccosh": lambda *s: 1.5 + cright(*s),
+    "arctanh": csmall, "sinc": cnormal, "absolute": cnormal, "abs": cnormal, "real": cnormal,
+    "imag": cnormal, "conj": cnormal, "conjugate": cnormal, "angle": cnormal,
+}
+for _name, _dom in COMPLEX_UNARY.items():
+    case(_name, lambda m, x, _n=_name: getattr(m, _n)(x), _dom(3, 4), label="complex",
+         protocol=True)
+for _name in ("real", "imag", "conj", "conjugate", "angle"):  # on real values, as NumPy allows
+    case(_name, lambda m, x, _n=_name: getattr(m, _n)(x), nonzero(3, 4), protocol=True)
+case("angle", lambda m, x: m.angle(x, deg=True), cnormal(3), label="deg")
+# (jax.numpy has no real_if_close: its side is what NumPy's returns)
+case("real_if_close", lambda m, x: jnp.real(x + 1e-15j) if m is jnp else m.real_if_close(
+    x + 1e-15j), normal(3, 4), label="close")
+case("real_if_close", lambda m, z: z if m is jnp else m.real_if_close(z), cnormal(3, 4),
+     label="not close")
+# real programs through complex intermediates: the issue's three, and more
+case("absolute", lambda m, x: m.abs(x * (1 + 2j)), normal(3), label="real*complex")
+case("absolute", lambda m, x: m.abs(m.exp(1j * x)), normal(3), label="exp(ix)")
+case("astype", lambda m, x: m.real(m.astype(x, np.complex128) * (1 + 2j) ** 2), normal(3),
+     label="complex")
+case("exp", lambda m, x, y: m.real(m.exp(x + 1j * y) * m.conj(x - 2j * y)), normal(3),
+     normal(3), label="real in, real out")
+case("multiply", lambda m, x: x * (1 + 2j), normal(3, 4), label="real*complex")
+case("sqrt", lambda m, x: m.sqrt(x * (1 + 0j)), nonzero(4), label="of negative reals")
+# (not sign: JAX's sign of a complex value has a zero derivative, fjac's is that of z/|z|;
+# tests/test_complex.py checks it)
+for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
+    case(_name, lambda m, x, y, _n=_name: getattr(m, _n)(x, y), cnormal(3, 4), cright(4),
+         label="complex")
+    case(_name, lambda m, x, y, _n=_name: getattr(m, _n)(x, y), normal(3, 4), cright(3, 4),
+         label="real,complex")
+case("power", lambda m, x, y: m.power(x, y), cright(3, 4), cnormal(3, 4), label="complex")
+case("power", lambda m, x, y: m.power(x, y), positive(3, 4), cnormal(3, 4), label="real,complex")
+case("power", lambda m, x: m.power(x, 3), cnormal(3, 4), label="complex,int")
+case("where", lambda m, x, y: m.where(m.real(x) > 0, x, y), cnormal(3, 4), cnormal(3, 4),
+     label="complex")
+for _name in ("sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "max", "min"):
+    case(_name, lambda m, x, _n=_name: getattr(m, _n)(x, axis=1), cnormal(3, 4),
+         label="complex")
+case("var", lambda m, x: m.var(x, ddof=1), cnormal(3, 4), label="complex,all")
+for _name in ("matmul", "dot", "inner", "vdot", "outer", "kron"):
+    case(_name, lambda m, x, y, _n=_name: getattr(m, _n)(x, y), cnormal(3, 3), cnormal(3, 3),
+         label="complex")
+case("vdot", lambda m, x, y: m.vdot(x, y), normal(4), cnormal(4), label="real,complex")
+case("matmul", lambda m, x, y: m.matmul(x, y), normal(3, 4), cnormal(4, 2), label="real,complex")
+case("einsum", lambda m, x, y: m.einsum("ij,jk->ik", x, y), cnormal(2, 3), cnormal(3, 4),
+     label="complex")
+case("tensordot", lambda m, x, y: m.tensordot(x, y, axes=1), cnormal(2, 3), cnormal(3, 4),
+     label="complex")
+case("trace", lambda m, x: m.trace(x), cnormal(3, 3), label="complex")
+case("getitem", lambda m, x: x[1:, ::-1], cnormal(3, 4), label="complex")
+case("concatenate", lambda m, x, y: m.concatenate([x, y]), cnormal(2, 3), normal(2, 3),
+     label="complex,real")
+case("sort", lambda m, x: m.sort(x), cnormal(5), label="complex")
+
 CASE_BY_ID = {c.id: c for c in CASES}
 assert len(CASE_BY_ID) == len(CASES)
 
@@ -850,11 +929,17 @@ def _case_rng(case: Case) -> np.random.Generator:
 
 def _directions(case: Case, outs: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     rng = _case_rng(case)
-    tangents = tuple(np.asarray(rng.normal(size=np.shape(a))) for a in case.args)
-    cotangents = tuple(
-        np.asarray(rng.normal(size=o.shape)).astype(o.dtype) for o in outs
-    )
+    tangents = tuple(_draw(rng, np.shape(a), np.asarray(a).dtype) for a in case.args)
+    cotangents = tuple(_draw(rng, o.shape, o.dtype) for o in outs)
     return tangents, cotangents
+
+
+def _draw(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A random direction of ``shape`` and ``dtype``: complex for a complex value."""
+    out = np.asarray(rng.normal(size=shape))
+    if np.dtype(dtype).kind == "c":
+        out = out + 1j * np.asarray(rng.normal(size=shape))
+    return out.astype(dtype)
 
 
 _JAX_RESULTS: dict[str, Any] = {}
@@ -951,7 +1036,7 @@ def _assert_same_value(what: str, ours: Any, theirs: Any, case: Case) -> None:
     where = f"{case.id}: {what}"
     assert ours.shape == theirs.shape, f"{where}: shape {ours.shape}, JAX's {theirs.shape}"
     assert ours.dtype == theirs.dtype, f"{where}: dtype {ours.dtype}, JAX's {theirs.dtype}"
-    if ours.dtype.kind == "f":  # round(x, 2): NumPy and JAX may differ in the last bit
+    if ours.dtype.kind in "fc":  # round(x, 2): NumPy and JAX may differ in the last bit
         np.testing.assert_allclose(ours, theirs, rtol=case.rtol, atol=case.atol,
                                    err_msg=f"{case.id}: {what} differs from JAX's")
     else:

@@ -14,6 +14,7 @@ moves batch axes with it) can import it without importing any family back.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from fjac._dtypes import dtype_of, is_float
 from fjac._rules import (
     basis_rules,
     batch_rules,
+    declare_complex,
     declare_real_closed,
     defjvp,
     defvjp,
@@ -209,9 +211,14 @@ def astype(x: Array, dtype: Any, copy: bool = True) -> Array:
     derivative) when the target is an integer or boolean dtype. (``copy`` is accepted for
     NumPy compatibility; traced arrays are immutable, so it changes nothing.)"""
     dtype = np.dtype(dtype)
-    if is_float(dtype_of(x)) and (is_float(dtype) or dtype.kind == "c"):
-        # Real to complex is differentiable, so it is no cast: the differentiating transforms
-        # refuse its complex result until their rules are right for complex values.
+    x_dtype = dtype_of(x)
+    if x_dtype.kind in "fc" and dtype.kind in "fc":
+        if x_dtype.kind == "c" and dtype.kind == "f":
+            warnings.warn(
+                "Casting complex values to real discards the imaginary part "
+                "(the derivative keeps the real part too)", np.exceptions.ComplexWarning,
+                stacklevel=2,
+            )
         return bind(convert_p, x, dtype=dtype)
     return bind(cast_p, x, dtype=dtype)
 
@@ -465,3 +472,6 @@ keep_residuals("inputs", mul_p)
 
 # Real arguments give real results (convert_element_type aside: it casts to complex too).
 declare_real_closed(globals(), except_=(convert_p,))
+# Linear maps and products transpose without conjugation under JAX's convention, so these
+# rules are right for complex values as written.
+declare_complex(add_p, mul_p, convert_p, reshape_p, broadcast_to_p, transpose_p, sum_p)

@@ -18,6 +18,7 @@ from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
 from fjac._primitives.base import batch_all_front, move_batch_axis, normalize_axis
 from fjac._rules import (
     batch_rules,
+    declare_complex,
     declare_real_closed,
     defjvp,
     defjvp_argnum,
@@ -202,3 +203,6 @@ keep_residuals("shapes", getitem_p, scatter_add_p, stack_p)
 
 # Real arguments give real results.
 declare_real_closed(globals())
+# Linear and multilinear maps and selections: their rules are right for complex values as
+# written (transposes without conjugation, JAX's convention).
+declare_complex(*(v for v in list(globals().values()) if isinstance(v, Primitive)))

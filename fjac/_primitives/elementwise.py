@@ -28,6 +28,7 @@ from fjac._primitives.base import (
     unbroadcast,
 )
 from fjac._primitives.combinators import linear, unary
+from fjac._primitives.complex_parts import conj, is_complex, real
 from fjac._primitives.nondiff import (
     equal,
     floor_divide,
@@ -39,7 +40,14 @@ from fjac._primitives.nondiff import (
     sign,
     signbit,
 )
-from fjac._rules import basis_rules, declare_real_closed, defjvp, defvjp, keep_residuals
+from fjac._rules import (
+    basis_rules,
+    declare_complex,
+    declare_real_closed,
+    defjvp,
+    defvjp,
+    keep_residuals,
+)
 from fjac._vmap import BasisTracer, BatchTracer
 
 Array = Any
@@ -130,6 +138,19 @@ fabs_p, fabs = unary("fabs", np.fabs, lambda ans, x: sign(x),
 absolute.__name__ = absolute.__qualname__ = "absolute"
 
 
+def _unit(ans: Array, x: Array) -> Array:
+    """``x / |x|`` for a complex ``x`` (0 at 0), from ``ans = |x|``."""
+    return x / where(equal(ans, 0), 1.0, ans)
+
+
+# |z| of a complex z is not holomorphic: d|z| = Re(conj(z) dz) / |z|, so the tangent is
+# Re(conj(u) t) and the cotangent g conj(u), with u = z / |z| (JAX's convention; 0 at z = 0).
+defjvp(abs_p, lambda t, ans, x: real(conj(_unit(absolute(x), x)) * t) if is_complex(x)
+       else t * sign(x))
+defvjp(abs_p, lambda g, ans, x: g * conj(_unit(absolute(x), x)) if is_complex(x)
+       else g * sign(x))
+
+
 def _def_binary(
     prim: Primitive,
     dx: Callable[[Array, Array, Array], Array] | None,
@@ -171,7 +192,7 @@ def _sinc_impl(x: Array, *, order: int) -> Array:
     if order == 0:
         return np.sinc(x)
     out_dtype = np.result_type(np.sinc(np.zeros((), dtype_of(x))))
-    u = math.pi * np.asarray(x, dtype=np.float64)
+    u = math.pi * np.asarray(x, dtype=np.result_type(dtype_of(x), np.float64))
     small = np.abs(u) < 2.0
     value: Array = np.where(
         small, _sinc_series(np.where(small, u, 0.0), order),
@@ -228,7 +249,10 @@ def _pow_dx(ans: Array, x: Array, y: Array) -> Array:
 
 
 def _pow_dy(ans: Array, x: Array, y: Array) -> Array:
-    """d(x**y)/dy = log(x) * x**y, taken as 0 where x == 0 (the limit for y > 0)."""
+    """d(x**y)/dy = log(x) * x**y, taken as 0 where x == 0 (the limit for y > 0). A real base
+    of a complex power takes the complex logarithm (log(-2) = log 2 + i pi)."""
+    if is_complex(ans) and not is_complex(x):
+        x = bind(convert_p, x, dtype=dtype_of(ans))
     return where(equal(x, 0), 0.0, ans * log(where(equal(x, 0), 1.0, x)))
 
 
@@ -467,3 +491,14 @@ keep_residuals("inputs", arctan2_p)
 
 # Real arguments give real results (convert_element_type aside: it casts to complex too).
 declare_real_closed(globals(), except_=(convert_p,))
+
+# The rules that are right for complex values: the holomorphic functions' (their derivative
+# formulas hold for complex arguments as written), |z|'s, and selections by NumPy's
+# (lexicographic) order of complex numbers. NumPy has no complex cbrt, fabs, arctan2, hypot,
+# logaddexp, remainder, fmod or copysign.
+declare_complex(
+    neg_p, exp_p, exp2_p, expm1_p, log_p, log2_p, log10_p, log1p_p, sqrt_p, square_p,
+    reciprocal_p, sin_p, cos_p, tan_p, arcsin_p, arccos_p, arctan_p, sinh_p, cosh_p, tanh_p,
+    arcsinh_p, arccosh_p, arctanh_p, abs_p, sinc_p, sub_p, div_p, pow_p, where_p, maximum_p,
+    minimum_p, fmax_p, fmin_p,
+)

@@ -32,6 +32,7 @@ from fjac._primitives.base_indexing import (
 )
 from fjac._rules import (
     batch_rules,
+    declare_complex,
     declare_real_closed,
     defjvp,
     defjvp_argnum,
@@ -289,3 +290,6 @@ extremum_winners_p = Primitive("extremum_winners", _extremum_winners_impl, nondi
 
 # Real arguments give real results.
 declare_real_closed(globals())
+# Linear and multilinear maps and selections: their rules are right for complex values as
+# written (transposes without conjugation, JAX's convention).
+declare_complex(*(v for v in list(globals().values()) if isinstance(v, Primitive)))

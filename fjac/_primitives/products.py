@@ -26,6 +26,7 @@ from fjac._primitives.base import (
 from fjac._rules import (
     basis_rules,
     batch_rules,
+    declare_complex,
     declare_real_closed,
     defjvp,
     defjvp_argnum,
@@ -287,3 +288,6 @@ def triu(m: Array, k: int = 0) -> Array:
 
 # Real arguments give real results.
 declare_real_closed(globals())
+# Linear and multilinear maps and selections: their rules are right for complex values as
+# written (transposes without conjugation, JAX's convention).
+declare_complex(*(v for v in list(globals().values()) if isinstance(v, Primitive)))

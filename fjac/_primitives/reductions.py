@@ -19,7 +19,7 @@ from fjac._primitives import base, base_indexing, nondiff
 from fjac._primitives.base import _expand_back, _keep_dims, batch_axis_param, reduce_sum
 from fjac._primitives.combinators import linear
 from fjac._primitives.shape import concatenate
-from fjac._rules import declare_real_closed, defjvp, defvjp
+from fjac._rules import declare_complex, declare_real_closed, defjvp, defvjp
 
 Array = Any
 
@@ -183,3 +183,6 @@ for _prim in (prod_p, max_p, min_p, cumprod_p):
 
 # Real arguments give real results.
 declare_real_closed(globals())
+# Linear and multilinear maps and selections: their rules are right for complex values as
+# written (transposes without conjugation, JAX's convention).
+declare_complex(*(v for v in list(globals().values()) if isinstance(v, Primitive)))

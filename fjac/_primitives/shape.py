@@ -24,6 +24,7 @@ from fjac._primitives.base_indexing import (
     scatter_add,
 )
 from fjac._rules import (
+    declare_complex,
     declare_real_closed,
     defjvp,
     defjvp_argnum,
@@ -154,3 +155,6 @@ keep_residuals("shapes", concatenate_p)
 
 # Real arguments give real results.
 declare_real_closed(globals())
+# Linear and multilinear maps and selections: their rules are right for complex values as
+# written (transposes without conjugation, JAX's convention).
+declare_complex(*(v for v in list(globals().values()) if isinstance(v, Primitive)))

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from fjac._core import Tracer, concrete
 from fjac._dtypes import dtype_of
 from fjac._primitives import base as B
+from fjac._primitives import complex_parts as C
 from fjac._primitives import elementwise as P
 from fjac._primitives.nondiff import floor_divide, greater, less
 from fjac.numpy._dispatch import implements, refuse_out
@@ -28,7 +30,7 @@ __all__ = [
     "radians", "sinc", "absolute", "abs", "fabs", "astype", "add", "subtract", "multiply",
     "divide", "true_divide", "power", "float_power", "maximum", "minimum", "fmax", "fmin",
     "arctan2", "hypot", "logaddexp", "logaddexp2", "remainder", "mod", "fmod", "copysign",
-    "where", "clip",
+    "where", "clip", "real", "imag", "conj", "conjugate", "angle", "real_if_close",
 ]
 
 # Python floats, not NumPy scalars: they are "weak" in NumPy 2 and keep float32 as float32.
@@ -84,6 +86,36 @@ mod = remainder
 fmod = implements(np.fmod)(P.fmod)
 copysign = implements(np.copysign)(P.copysign)
 where = implements(np.where)(P.where)
+
+
+real = implements(np.real)(C.real)
+imag = implements(np.imag)(C.imag)
+conj = implements(np.conjugate, np.conj, method="conjugate")(C.conj)
+conjugate = conj
+Tracer.conj = C.conj  # type: ignore[attr-defined]
+Tracer.real = property(C.real)  # type: ignore[attr-defined]
+Tracer.imag = property(C.imag)  # type: ignore[attr-defined]
+
+
+@implements(np.angle)
+def angle(z: Array, deg: bool = False) -> Array:
+    """The angle of ``z`` in the complex plane, in radians (degrees with ``deg``), in
+    ``(-pi, pi]``; 0 for a non-negative real. At 0 the derivative is NaN (as arctan2's)."""
+    out = P.arctan2(C.imag(z), C.real(z))
+    return B.multiply(out, _RAD) if deg else out
+
+
+@implements(np.real_if_close)
+def real_if_close(a: Array, tol: float = 100) -> Array:
+    """``a``'s real part when every imaginary part is within ``tol`` machine epsilons of 0
+    (``tol`` above 1; or an absolute tolerance below 1), else ``a``. Which of the two is
+    decided by the value, so under ``jit`` it needs a concrete value."""
+    if not C.is_complex(a):
+        return a
+    if tol > 1:
+        tol = float(np.finfo(dtype_of(a)).eps) * tol
+    imaginary = concrete(C.imag(a))
+    return C.real(a) if bool(np.all(np.abs(imaginary) < tol)) else a
 
 
 @implements(np.positive, method="__pos__")

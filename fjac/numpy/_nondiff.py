@@ -18,6 +18,8 @@ from fjac._core import Tracer, bind, shape_of
 from fjac._dtypes import dtype_of
 from fjac._primitives import nondiff as P
 from fjac._primitives.base import astype, broadcast_to, normalize_axis, ravel
+from fjac._primitives.complex_parts import is_complex
+from fjac._primitives.elementwise import absolute, divide, where
 from fjac.numpy._dispatch import implements, refuse_out
 
 Array = Any
@@ -45,7 +47,16 @@ less = implements(np.less, method="__lt__")(P.less)
 less_equal = implements(np.less_equal, method="__le__")(P.less_equal)
 greater = implements(np.greater, method="__gt__")(P.greater)
 greater_equal = implements(np.greater_equal, method="__ge__")(P.greater_equal)
-sign = implements(np.sign)(P.sign)
+@implements(np.sign)
+def sign(x: Array) -> Array:
+    """Elementwise sign: -1, 0 or 1 for real ``x`` (no derivative); ``x / |x|`` (0 at 0) for
+    complex ``x``, as NumPy 2 defines it, differentiable away from 0. (JAX's sign of a
+    complex value has a zero derivative instead.)"""
+    if is_complex(x):
+        ab = absolute(x)
+        zero = P.equal(ab, 0)
+        return where(zero, 0.0, divide(x, where(zero, 1.0, ab)))
+    return P.sign(x)
 floor = implements(np.floor)(P.floor)
 ceil = implements(np.ceil)(P.ceil)
 trunc = implements(np.trunc)(P.trunc)

@@ -20,6 +20,7 @@ from fjac._primitives import base as B
 from fjac._primitives import products as P
 from fjac._primitives.base import normalize_axis
 from fjac._primitives.base_indexing import scatter_add
+from fjac._primitives.complex_parts import conj
 from fjac.numpy import _reductions as reductions
 from fjac.numpy._dispatch import implements, refuse_out
 
@@ -79,8 +80,9 @@ def outer(a: Array, b: Array) -> Array:
 
 @implements(np.vdot)
 def vdot(a: Array, b: Array) -> Array:
-    """Dot product of two arrays flattened to vectors (real inputs)."""
-    return reductions.sum(B.multiply(B.ravel(a), B.ravel(b)))
+    """Dot product of two arrays flattened to vectors, conjugating the first:
+    ``sum(conj(a) * b)``."""
+    return reductions.sum(B.multiply(conj(B.ravel(a)), B.ravel(b)))
 
 
 @implements(np.inner)

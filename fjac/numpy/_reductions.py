@@ -20,6 +20,7 @@ from fjac._primitives import elementwise as E
 from fjac._primitives import nondiff as N
 from fjac._primitives import reductions as P
 from fjac._primitives.base import normalize_axis
+from fjac._primitives.complex_parts import imag, is_complex, real
 from fjac._primitives.shape import concatenate
 from fjac.numpy._dispatch import implements, refuse_out
 
@@ -271,8 +272,9 @@ def var(
     a: Array, axis: Any = None, dtype: Any = None, out: None = None, ddof: float = 0,
     keepdims: bool = False, *, where: Any = None, mean: Array = None, correction: Any = None,
 ) -> Array:
-    """Variance over ``axis``: ``sum((a - a.mean())**2) / (n - ddof)`` (``correction`` is an
-    alias of ``ddof``; ``mean`` a precomputed mean with ``keepdims=True``)."""
+    """Variance over ``axis``: ``sum(|a - a.mean()|**2) / (n - ddof)``, real for complex ``a``
+    as in NumPy (``correction`` is an alias of ``ddof``; ``mean`` a precomputed mean with
+    ``keepdims=True``)."""
     _unsupported("var", out=out, where=where)
     a_shape = shape_of(a)
     axes = normalize_axis(axis, len(a_shape))
@@ -283,7 +285,11 @@ def var(
     if dtype is not None:
         a = B.astype(a, dtype)
     center = _mean(a, axes, keepdims=True) if mean is None else mean
-    squares = sum(E.square(a - center), axes, keepdims=keepdims)
+    d = a - center
+    if is_complex(d):
+        squares = sum(E.square(real(d)) + E.square(imag(d)), axes, keepdims=keepdims)
+    else:
+        squares = sum(E.square(d), axes, keepdims=keepdims)
     dof = _count(a_shape, axes) - ddof
     return E.divide(squares, dof if dof > 0 else 0)
 
