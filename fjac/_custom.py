@@ -23,7 +23,7 @@ from typing import Any
 
 from fjac import _transform_io
 from fjac._core import Primitive, Tracer, bind, shape_of, snapshot
-from fjac._dtypes import dtype_of, is_float
+from fjac._dtypes import dtype_of, is_inexact
 from fjac._jit import check_closed_over
 from fjac._primitives.base import move_batch_axis
 from fjac._rules import batch_rules, declare_complex, defvjp_joint, jvp_rules, vjp_fwd_rules
@@ -124,7 +124,7 @@ def _instantiate(tangents: Sequence[Any], primals: Sequence[Any]) -> list[Any]:
 
 
 def _float_positions(values: Sequence[Any]) -> list[int]:
-    return [i for i, v in enumerate(values) if is_float(dtype_of(v))]
+    return [i for i, v in enumerate(values) if is_inexact(dtype_of(v))]
 
 
 def _transpose_linear(

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from fjac._core import MainTrace, Tracer, convert, shape_of
-from fjac._dtypes import dtype_of, is_float, zeros_float0
+from fjac._dtypes import dtype_of, is_inexact, zeros_float0
 from fjac.tree import (
     PyTreeDef,
     keystr,
@@ -106,7 +106,7 @@ def unwrap_aux(aux: Any, main: MainTrace) -> Any:
 def zeros_for(x: Any) -> Any:
     """A zero derivative for value ``x``: zeros of its shape and dtype, or float0 for integers."""
     dtype = dtype_of(x)
-    if is_float(dtype):
+    if is_inexact(dtype):
         return np.zeros(shape_of(x), dtype=dtype)
     return zeros_float0(shape_of(x))
 

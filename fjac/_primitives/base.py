@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from fjac._core import Primitive, add_p, as_array, bind, convert_p, shape_of
-from fjac._dtypes import dtype_of, is_float
+from fjac._dtypes import dtype_of
 from fjac._rules import (
     basis_rules,
     batch_rules,
@@ -416,7 +416,8 @@ def _keep_dims(r: Array, x: Array, axis: tuple[int, ...], keepdims: bool) -> Arr
 
 
 def unbroadcast(g: Array, x: Array) -> Array:
-    """Sum ``g`` over the axes NumPy broadcasting added to ``x``; cast to ``x``'s float dtype."""
+    """Sum ``g`` over the axes NumPy broadcasting added to ``x``; cast to ``x``'s floating
+    dtype (a complex cotangent of a real ``x`` keeps its real part)."""
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
             and g.dtype == x.dtype:
         return g  # the common case: nothing was broadcast
@@ -429,8 +430,11 @@ def unbroadcast(g: Array, x: Array) -> Array:
         )
         g = reshape(reduce_sum(g, axis=axes), x_shape)
     x_dtype = dtype_of(x)
-    if is_float(x_dtype) and dtype_of(g) != x_dtype:
-        g = bind(convert_p, g, dtype=x_dtype)
+    if x_dtype.kind in "fc":
+        g_dtype = dtype_of(g)
+        # (a real cotangent of a complex value stays real: it is the same complex number)
+        if g_dtype != x_dtype and not (g_dtype.kind == "f" and x_dtype.kind == "c"):
+            g = bind(convert_p, g, dtype=x_dtype)
     return g
 
 
