@@ -798,6 +798,8 @@ for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
 case("power", lambda m, x, y: m.power(x, y), cright(3, 4), cnormal(3, 4), label="complex")
 case("power", lambda m, x, y: m.power(x, y), positive(3, 4), cnormal(3, 4), label="real,complex")
 case("power", lambda m, x: m.power(x, 3), cnormal(3, 4), label="complex,int")
+case("float_power", lambda m, x, y: m.float_power(x, y), cright(3, 4), cnormal(4),
+     label="complex")
 case("where", lambda m, x, y: m.where(m.real(x) > 0, x, y), cnormal(3, 4), cnormal(3, 4),
      label="complex")
 for _name in ("sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "max", "min"):

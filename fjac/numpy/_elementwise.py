@@ -141,12 +141,15 @@ degrees = rad2deg
 
 
 def _as_float64(x: Array) -> Array:
-    return B.astype(x, np.float64) if dtype_of(x) != np.float64 else x
+    """``x`` in float64, or complex128 when it is complex."""
+    target = np.complex128 if C.is_complex(x) else np.float64
+    return B.astype(x, target) if dtype_of(x) != target else x
 
 
 @implements(np.float_power)
 def float_power(x: Array, y: Array) -> Array:
-    """Elementwise ``x ** y`` computed in float64 (whatever the input dtypes), as NumPy does."""
+    """Elementwise ``x ** y`` computed in float64 (complex128 for complex inputs), whatever the
+    input dtypes, as NumPy does."""
     return P.power(_as_float64(x), _as_float64(y))
 
 
