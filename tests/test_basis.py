@@ -171,3 +171,17 @@ def test_structured_values_are_readable_as_dense_batches():
     e0[0] = 1
     expected = 3 * W + e0
     assert_all_equal(all_jacobians(f, x4), expected)
+
+
+@pytest.mark.parametrize("x_shape, m", [
+    ((1, 4, 1), np.array([[0.2]])),  # a stack of column vectors, not one row matrix
+    ((2, 1, 3), np.ones((3, 2))),
+    ((1, 3), np.ones((3, 2))),
+])
+def test_a_stack_of_row_matrices_times_a_matrix_is_not_taken_for_one_row(x_shape, m):
+    # issue 24: the structured product took x of shape (1, 4, 1) for a single row matrix
+    x = np.ones(x_shape)
+    f = lambda x: x @ m  # noqa: E731
+    dense = fjac.jacfwd(f, vectorize=False)(x)
+    np.testing.assert_allclose(fjac.jacfwd(f)(x), dense)
+    np.testing.assert_allclose(fjac.jacobian(f)(x), dense)

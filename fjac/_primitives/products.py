@@ -128,7 +128,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
     is a scaled slice of it, with no product computed."""
     x, y = args
     if type(y) is BasisTracer and y._main is main and _plain_matrix(x, main):
-        if not (len(y.shape) == 1 or y.shape[1:] == (1,)):
+        if not (len(y.shape) == 1 or (len(y.shape) == 2 and y.shape[1] == 1)):
             return None
         # example r: x @ (s_r e_i) = s_r * column i of x, i = start + r
         picked = base_indexing.getitem(x, (slice(None), slice(y.start, y.start + y.rows)))
@@ -138,7 +138,7 @@ def _basis_matmul(main: Any, args: tuple[Any, ...]) -> Any:
         out = base.swapaxes(picked, 0, 1)
         basis, matrix = y, x
     elif type(x) is BasisTracer and x._main is main and _plain_matrix(y, main):
-        if not (len(x.shape) == 1 or x.shape[:1] == (1,)):
+        if not (len(x.shape) == 1 or (len(x.shape) == 2 and x.shape[0] == 1)):
             return None
         # example r: (s_r e_j) @ y = s_r * row j of y, j = start + r
         out = base_indexing.getitem(y, slice(x.start, x.start + x.rows))
