@@ -760,3 +760,13 @@ def test_random_programs_replay_exactly(program, seed):
     jb = fjac.jit(batched)
     for pair in (stack(args, moved), stack(moved, args)):
         _same(jb(*pair), batched(*pair))
+
+
+def test_lstsq_under_jit_returns_the_residuals_at_every_rank():
+    # issue 24: lstsq read the rank to choose NumPy's layout, which jit cannot
+    a, b = np.ones((4, 2)) + np.eye(4, 2), np.ones(4)
+    for ours, numpy_s in zip(fjac.jit(lambda a, b: fnp.linalg.lstsq(a, b))(a, b),
+                             np.linalg.lstsq(a, b)):
+        np.testing.assert_allclose(ours, numpy_s, atol=1e-12)
+    loss = lambda a, b: fnp.sum(fnp.linalg.lstsq(a, b)[0])  # noqa: E731
+    np.testing.assert_allclose(fjac.jit(fjac.grad(loss))(a, b), fjac.grad(loss)(a, b))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fjac
+import fjac.extend
 import fjac.numpy as fnp
 from fjac.testing import check_grads
 
@@ -226,3 +227,20 @@ def test_concatenate_with_axis_none_flattens_as_numpy_does():
     weights = np.arange(12.0)
     g = fjac.grad(lambda x: fnp.sum(np.concatenate([x, x ** 2], axis=None) * weights))(x)
     np.testing.assert_allclose(g, (weights[:6] + 2 * x.ravel() * weights[6:]).reshape(2, 3))
+
+
+def test_results_are_new_arrays_where_numpy_makes_new_arrays():
+    # issue 24: positive, flatten and repeat returned their input (or a view of it)
+    x = np.arange(6.0).reshape(2, 3)
+    for result in (fnp.positive(x), np.positive(x), fnp.repeat(x, 1), fnp.repeat(x, 1, axis=0)):
+        assert not np.shares_memory(result, x)
+    seen = []
+    fjac.jvp(lambda t: seen.append(t.flatten()) or t, (x,), (x,))
+    assert fjac.extend.is_tracer(seen[0])
+
+
+def test_transpose_of_a_number_is_a_0d_array():
+    # issue 24: a Python float came back, without .mean()
+    r = fnp.transpose(0.42)
+    assert isinstance(r, np.ndarray) and r.shape == () and r.mean() == 0.42
+    np.testing.assert_array_equal(fnp.transpose(np.ones((2, 3))), np.ones((3, 2)))

@@ -120,8 +120,9 @@ def real_if_close(a: Array, tol: float = 100) -> Array:
 
 @implements(np.positive, method="__pos__")
 def positive(x: Array) -> Array:
-    """Elementwise ``+x`` (the value itself)."""
-    return x
+    """Elementwise ``+x``: the value itself for a tracer, a new array for an ndarray (as
+    NumPy's, it never aliases its input)."""
+    return x if isinstance(x, Tracer) else np.positive(x)
 
 
 @implements(np.deg2rad, np.radians)

@@ -38,7 +38,13 @@ __all__ = [
 reshape = implements(np.reshape)(B.reshape)
 ravel = implements(np.ravel, method="ravel")(B.ravel)
 broadcast_to = implements(np.broadcast_to)(B.broadcast_to)
-transpose = implements(np.transpose)(B.transpose)
+@implements(np.transpose)
+def transpose(a: Array, axes: Any = None) -> Array:
+    """``a`` with its axes permuted (reversed when ``axes`` is None); a view of an ndarray,
+    and a 0-d array for a number, as NumPy's."""
+    if not is_tracer(a):
+        return np.transpose(a, axes)
+    return B.transpose(a, axes)
 swapaxes = implements(np.swapaxes, method="swapaxes")(B.swapaxes)
 moveaxis = implements(np.moveaxis)(B.moveaxis)
 expand_dims = implements(np.expand_dims)(B.expand_dims)
@@ -98,6 +104,8 @@ def array_split(ary: Array, indices_or_sections: Any, axis: int = 0) -> list[Arr
 @implements(method="flatten")
 def flatten(a: Array, order: str = "C") -> Array:
     """``a`` flattened to 1-D (a copy for ndarrays; tracers are immutable anyway)."""
+    if not is_tracer(a):
+        return np.asarray(a).flatten(order)  # type: ignore[arg-type]
     return ravel(a, order)
 
 
@@ -186,7 +194,9 @@ def tile(A: Array, reps: Any) -> Array:  # noqa: N803  (NumPy's parameter name)
 @implements(np.repeat, method="repeat")
 def repeat(a: Array, repeats: Any, axis: int | None = None) -> Array:
     """Each element of ``a`` repeated ``repeats`` times (an int, or one count per element)
-    along ``axis`` (of the flattened array when None)."""
+    along ``axis`` (of the flattened array when None); a new array, as NumPy's."""
+    if not is_tracer(a):
+        return np.repeat(a, repeats, axis)
     if axis is None:
         a, axis = ravel(a), 0
     a_shape = shape_of(a)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fjac._core import bind, concrete, is_tracer, shape_of
+from fjac._core import bind, is_tracer, shape_of, try_concrete
 from fjac._dtypes import dtype_of
 from fjac._primitives import base, products
 from fjac._primitives import elementwise as el
@@ -326,7 +326,9 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     squares, the rank of ``a`` and its singular values.
 
     Traced, ``x = pinv(a) @ b``: the derivative holds where the rank is constant (no singular
-    value near the cutoff ``rcond * max(s)``, default ``eps * max(M, N)``).
+    value near the cutoff ``rcond * max(s)``, default ``eps * max(M, N)``). NumPy returns the
+    residuals of a tall ``a`` only at full rank; under ``jit``, where the rank is not known
+    when the program is recorded, they are returned at every rank, as JAX does.
     """
     if not is_tracer(a) and not is_tracer(b):
         return _la.lstsq(a, b, rcond=rcond)  # type: ignore[no-any-return]
@@ -340,7 +342,7 @@ def lstsq(a: Array, b: Array, rcond: Any = None) -> tuple[Array, Array, Any, Arr
     s = svdvals(a)
     rank = bind(singular_rank_p, s, rcond) if min(m, n) else np.int32(0)
     x = products.matmul(pinv(a, rcond=rcond), b)
-    if m > n and _full_rank(rank, n):
+    if m > n and _full_rank(rank, n):  # (always, under jit: JAX's layout)
         r = el.subtract(b, products.matmul(a, x))
         residuals = reductions.sum(el.square(r), axis=0)
         residuals = base.reshape(residuals, (1,)) if len(b_shape) == 1 else residuals
@@ -355,7 +357,10 @@ def _full_rank(rank: Any, n: int) -> bool:
     The result's layout depends on the answer, so under vmap every example must agree; the
     ranks are read from the batch (they carry no derivative) and a mix of ranks raises.
     """
-    full = np.asarray(concrete(rank)) == n
+    known = try_concrete(rank)
+    if known is None:  # under jit, where the rank is not known: residuals always, as JAX
+        return True
+    full = np.asarray(known) == n
     if full.all():
         return True
     if not full.any():
